@@ -50,10 +50,12 @@ static int qbd_type_known(u32 t)
 	return 0;
 }
 
-int qbd_hdr_decode(const struct qbd_wire_hdr *h, struct qbd_hdr_info *hi)
+int qbd_hdr_decode(const struct qbd_wire_hdr *hp, struct qbd_hdr_info *hi)
 {
-	struct qbd_wire_hdr tmp;
+	struct qbd_wire_hdr tmp, hh, *h = &hh;
 
+	/* the header may sit unaligned in a stream buffer: work on a copy */
+	memcpy(&hh, hp, sizeof(hh));
 	if (qbd_le32(h->magic) != QBD_WIRE_MAGIC)
 		return QBD_E_PROTO;
 	memcpy(&tmp, h, sizeof(tmp));
@@ -126,10 +128,11 @@ void qbd_record_encode(struct qbd_record *r, const struct qbd_rec_info *ri,
 
 int qbd_record_decode(const void *buf, u32 len, struct qbd_rec_info *ri)
 {
-	const struct qbd_record *r = buf;
+	struct qbd_record rr, *r = &rr;
 
 	if (len < QBD_RECORD_SIZE)
 		return QBD_E_PROTO;
+	memcpy(&rr, buf, sizeof(rr));
 	ri->lsn = qbd_le64(r->lsn);
 	ri->prev_lsn = qbd_le64(r->prev_lsn);
 	ri->lba = qbd_le64(r->lba);
@@ -165,7 +168,7 @@ int qbd_record_decode(const void *buf, u32 len, struct qbd_rec_info *ri)
 		return QBD_OK;	/* header only: data follows later */
 	if (len != QBD_RECORD_SIZE + ri->data_len)
 		return QBD_E_PROTO;
-	return qbd_record_verify(r, (const u8 *)buf + QBD_RECORD_SIZE,
+	return qbd_record_verify(buf, (const u8 *)buf + QBD_RECORD_SIZE,
 				 ri->data_len);
 }
 
@@ -173,23 +176,25 @@ int qbd_record_verify(const struct qbd_record *r, const void *data,
 		      u32 data_len)
 {
 	struct qbd_record tmp;
-	u32 crc;
+	u32 crc, want;
 
 	memcpy(&tmp, r, sizeof(tmp));
+	want = qbd_le32(tmp.rec_crc);
 	tmp.rec_crc = 0;
 	crc = qbd_crc32c(&tmp, QBD_RECORD_SIZE);
 	if (data_len)
 		crc = qbd_crc32c_update(crc, data, data_len);
-	return crc == qbd_le32(r->rec_crc) ? QBD_OK : QBD_E_CRC;
+	return crc == want ? QBD_OK : QBD_E_CRC;
 }
 
 int qbd_hello_decode(const void *p, u32 len, u32 *role, u32 *node_id,
 		     const u8 **auth)
 {
-	const struct qbd_hello *m = p;
+	struct qbd_hello mm, *m = &mm;
 
 	if (len != sizeof(*m))
 		return QBD_E_PROTO;
+	memcpy(&mm, p, sizeof(mm));
 	*role = qbd_le32(m->role);
 	*node_id = qbd_le32(m->node_id);
 	*auth = m->auth;
@@ -201,10 +206,11 @@ int qbd_hello_decode(const void *p, u32 len, u32 *role, u32 *node_id,
 int qbd_hello_ok_decode(const void *p, u32 len, u32 *node_id, u32 *az,
 			u64 *epoch, u32 *npgs)
 {
-	const struct qbd_hello_ok *m = p;
+	struct qbd_hello_ok mm, *m = &mm;
 
 	if (len != sizeof(*m))
 		return QBD_E_PROTO;
+	memcpy(&mm, p, sizeof(mm));
 	*node_id = qbd_le32(m->node_id);
 	*az = qbd_le32(m->az);
 	*epoch = qbd_le64(m->epoch);
@@ -214,10 +220,11 @@ int qbd_hello_ok_decode(const void *p, u32 len, u32 *node_id, u32 *az,
 
 int qbd_log_ack_decode(const void *p, u32 len, u64 *lsn, u64 *scl)
 {
-	const struct qbd_log_ack *m = p;
+	struct qbd_log_ack mm, *m = &mm;
 
 	if (len != sizeof(*m))
 		return QBD_E_PROTO;
+	memcpy(&mm, p, sizeof(mm));
 	*lsn = qbd_le64(m->lsn);
 	*scl = qbd_le64(m->scl);
 	return QBD_OK;
@@ -226,10 +233,11 @@ int qbd_log_ack_decode(const void *p, u32 len, u64 *lsn, u64 *scl)
 int qbd_read_req_decode(const void *p, u32 len, u64 *lba, u32 *nblocks,
 			u64 *read_lsn)
 {
-	const struct qbd_read_req *m = p;
+	struct qbd_read_req mm, *m = &mm;
 
 	if (len != sizeof(*m))
 		return QBD_E_PROTO;
+	memcpy(&mm, p, sizeof(mm));
 	*lba = qbd_le64(m->lba);
 	*nblocks = qbd_le32(m->nblocks);
 	*read_lsn = qbd_le64(m->read_lsn);
@@ -244,11 +252,12 @@ int qbd_read_req_decode(const void *p, u32 len, u64 *lba, u32 *nblocks,
 int qbd_read_reply_decode(const void *p, u32 len, u64 *scl, u64 *lba,
 			  u32 *nblocks, const void **data)
 {
-	const struct qbd_read_reply *m = p;
+	struct qbd_read_reply mm, *m = &mm;
 	u32 dlen;
 
 	if (len < sizeof(*m))
 		return QBD_E_PROTO;
+	memcpy(&mm, p, sizeof(mm));
 	*scl = qbd_le64(m->scl);
 	*lba = qbd_le64(m->lba);
 	*nblocks = qbd_le32(m->nblocks);
@@ -266,10 +275,11 @@ int qbd_read_reply_decode(const void *p, u32 len, u64 *scl, u64 *lba,
 int qbd_scl_query_decode(const void *p, u32 len, u64 *from_lsn,
 			 u32 *max_entries)
 {
-	const struct qbd_scl_query *m = p;
+	struct qbd_scl_query mm, *m = &mm;
 
 	if (len != sizeof(*m))
 		return QBD_E_PROTO;
+	memcpy(&mm, p, sizeof(mm));
 	*from_lsn = qbd_le64(m->from_lsn);
 	*max_entries = qbd_le32(m->max_entries);
 	if (*max_entries > QBD_MAX_SCL_LSNS)
@@ -279,13 +289,14 @@ int qbd_scl_query_decode(const void *p, u32 len, u64 *from_lsn,
 
 int qbd_scl_reply_decode(const void *p, u32 len, struct qbd_scl_info *si)
 {
-	const struct qbd_scl_reply *m = p;
+	struct qbd_scl_reply mm, *m = &mm;
 	const struct qbd_scl_entry *e;
 	u64 last = 0;
 	u32 i;
 
 	if (len < sizeof(*m))
 		return QBD_E_PROTO;
+	memcpy(&mm, p, sizeof(mm));
 	si->scl = qbd_le64(m->scl);
 	si->max_lsn = qbd_le64(m->max_lsn);
 	si->vcl_hint = qbd_le64(m->vcl_hint);
@@ -301,11 +312,14 @@ int qbd_scl_reply_decode(const void *p, u32 len, struct qbd_scl_info *si)
 		return QBD_E_PROTO;
 	if (si->trunc_start > si->trunc_end || si->scl > si->max_lsn)
 		return QBD_E_RANGE;
-	e = (const struct qbd_scl_entry *)(m + 1);
+	e = (const struct qbd_scl_entry *)((const u8 *)p + sizeof(*m));
 	for (i = 0; i < si->nentries; i++) {
-		u64 lsn = qbd_le64(e[i].lsn);
+		struct qbd_scl_entry ent;
+		u64 lsn;
 
-		if (lsn <= last || qbd_le64(e[i].prev_lsn) >= lsn)
+		memcpy(&ent, &e[i], sizeof(ent));
+		lsn = qbd_le64(ent.lsn);
+		if (lsn <= last || qbd_le64(ent.prev_lsn) >= lsn)
 			return QBD_E_RANGE;
 		last = lsn;
 	}
@@ -315,10 +329,11 @@ int qbd_scl_reply_decode(const void *p, u32 len, struct qbd_scl_info *si)
 
 int qbd_truncate_decode(const void *p, u32 len, u64 *start, u64 *end)
 {
-	const struct qbd_truncate *m = p;
+	struct qbd_truncate mm, *m = &mm;
 
 	if (len != sizeof(*m))
 		return QBD_E_PROTO;
+	memcpy(&mm, p, sizeof(mm));
 	*start = qbd_le64(m->start);
 	*end = qbd_le64(m->end);
 	if (*start >= *end)
@@ -329,10 +344,11 @@ int qbd_truncate_decode(const void *p, u32 len, u64 *start, u64 *end)
 int qbd_peer_fetch_decode(const void *p, u32 len, u64 *from_lsn,
 			  u64 *to_lsn, u32 *max_bytes)
 {
-	const struct qbd_peer_fetch *m = p;
+	struct qbd_peer_fetch mm, *m = &mm;
 
 	if (len != sizeof(*m))
 		return QBD_E_PROTO;
+	memcpy(&mm, p, sizeof(mm));
 	*from_lsn = qbd_le64(m->from_lsn);
 	*to_lsn = qbd_le64(m->to_lsn);
 	*max_bytes = qbd_le32(m->max_bytes);
@@ -372,17 +388,18 @@ int qbd_fetch_next(const void *p, u32 len, u32 *off,
 
 int qbd_admin_decode(const void *p, u32 len, u32 *op, const char **text)
 {
-	const struct qbd_admin *m = p;
+	struct qbd_admin mm, *m = &mm;
 	const char *t;
 	u32 tlen;
 
 	if (len < sizeof(*m))
 		return QBD_E_PROTO;
+	memcpy(&mm, p, sizeof(mm));
 	*op = qbd_le32(m->op);
 	tlen = qbd_le32(m->len);
 	if (tlen != len - sizeof(*m) || !tlen)
 		return QBD_E_PROTO;
-	t = (const char *)(m + 1);
+	t = (const char *)p + sizeof(*m);
 	if (t[tlen - 1] != '\0' || memchr(t, '\0', tlen) != t + tlen - 1)
 		return QBD_E_PROTO;
 	if (*op < QBD_ADMIN_STATUS || *op > QBD_ADMIN_SCRUB)
