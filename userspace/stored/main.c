@@ -97,11 +97,17 @@ static int read_secret(const char *path)
 	return 0;
 }
 
-/* AZ number for HELLO_OK: trailing digits of the name, else a hash */
+/*
+ * AZ number for HELLO_OK: "az-a", "az-b", ... are 0, 1, ... (the names
+ * tools/cluster and cluster.conf use); otherwise the trailing digits of the
+ * name ("az2" is 2); otherwise a hash of the name.
+ */
 static uint32_t az_number(const char *az)
 {
 	size_t len = strlen(az), i = len;
 
+	if (len == 4 && !strncmp(az, "az-", 3) && islower((unsigned char)az[3]))
+		return (uint32_t)(az[3] - 'a');
 	while (i > 0 && isdigit((unsigned char)az[i - 1]))
 		i--;
 	if (i < len && len - i < 9)
