@@ -49,6 +49,10 @@ BINS := $(B)/libqbd.a $(B)/qbd-stored $(B)/qbdctl
 ifneq ($(CONTROLD_OBJ),)
 BINS += $(B)/qbd-controld
 endif
+# writer-driven tools: each userspace/tools/NAME.c is build/NAME (qbd-bench,
+# qbd-admin), linked with libqbd
+TOOL_BINS := $(patsubst userspace/tools/%.c,$(B)/%,$(wildcard userspace/tools/*.c))
+BINS += $(TOOL_BINS)
 
 .PHONY: all userspace module modules-all check check-host check-vm run deps \
 	clean fuzz checkpatch sparse
@@ -89,6 +93,9 @@ $(B)/qbdctl: $(CTL_OBJ) $(B)/libqbd.a
 $(B)/qbd-controld: $(CONTROLD_OBJ) $(B)/libqbd.a
 	$(CC) $(LDFLAGS_Q) -o $@ $^ $(LIBS)
 
+$(TOOL_BINS): $(B)/%: $(B)/obj/userspace/tools/%.o $(B)/libqbd.a
+	$(CC) $(LDFLAGS_Q) -o $@ $^ $(LIBS)
+
 $(B)/tests/%: $(B)/obj/selftests/host/%.o $(TESTLIB_OBJ) $(B)/libqbd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_Q) -o $@ $^ $(LIBS)
@@ -108,8 +115,12 @@ build/fuzz/%: selftests/fuzz/%.c kernel/qbd_codec.c kernel/qbd_quorum.c userspac
 
 module:
 	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR): run 'make deps'"; exit 1; }
+	@# objects of another kernel version must not be linked into this one
+	@if [ "$$(cat build/.module-kver 2>/dev/null)" != "$(KVER)" ]; then \
+		$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null; fi
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 	@mkdir -p build/$(KVER) && cp kernel/qbd.ko build/$(KVER)/qbd.ko
+	@echo $(KVER) > build/.module-kver
 
 modules-all:
 	@for k in $$(ls -1 /lib/modules); do \
