@@ -113,6 +113,9 @@ build/fuzz/%: selftests/fuzz/%.c kernel/qbd_codec.c kernel/qbd_quorum.c userspac
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 		-Ikernel -Iuserspace/lib -o $@ $^ -lisal
 
+# the node's message handler is compiled into its fuzz target
+build/fuzz/fuzz_stored_msg: $(wildcard userspace/stored/*.c userspace/stored/*.h userspace/lib/log.[ch])
+
 module:
 	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR): run 'make deps'"; exit 1; }
 	@# objects of another kernel version must not be linked into this one

@@ -136,11 +136,13 @@ static void do_status(struct st_conn *c, const struct qbd_hdr_info *hi,
 		PRIu64 ",\"repairs\":%" PRIu64 ",\"coalesced_records\":%"
 		PRIu64 ",\"scrubbed\":%" PRIu64 ",\"bad_msgs\":%" PRIu64
 		",\"stale_epoch\":%" PRIu64 ",\"log_files_deleted\":%" PRIu64
-		",\"conns\":%" PRIu64 "},", st->port, k->records, k->bytes,
+		",\"conns\":%" PRIu64 ",\"retain_capped\":%" PRIu64 "},",
+		st->port, k->records, k->bytes,
 		k->fsyncs, k->reads, k->read_bytes, k->gossip_fetches,
 		k->gossip_records, k->crc_errors, k->repairs,
 		k->coalesced_records, k->scrubbed, k->bad_msgs,
-		k->stale_epoch, k->log_files_deleted, k->conns);
+		k->stale_epoch, k->log_files_deleted, k->conns,
+		k->retain_capped);
 	jprintf(&b, "\"fault\":{\"delay_us\":%u,\"refuse_writes\":%d,"
 		"\"corrupt_reads\":%d},\"segments\":[", st->fault.delay_us,
 		st->fault.refuse_writes, st->fault.corrupt_reads);
@@ -152,6 +154,8 @@ static void do_status(struct st_conn *c, const struct qbd_hdr_info *hi,
 
 		if (filter && s->volume != vol)
 			continue;
+		size_t ncoal = st_seg_first_above(s, s->coalesced);
+
 		for (f = 0; f < s->nfiles; f++)
 			log_bytes += s->files[f].size;
 		jprintf(&b, "%s{\"volume\":%" PRIu64 ",\"pg\":%u,\"epoch\":%"
@@ -160,11 +164,29 @@ static void do_status(struct st_conn *c, const struct qbd_hdr_info *hi,
 			PRIu64 ",\"log_files\":%u,\"coalesced_lsn\":%" PRIu64
 			",\"low_water\":%" PRIu64 ",\"vcl_hint\":%" PRIu64
 			",\"pg_blocks\":%" PRIu64 ",\"lba_start\":%" PRIu64
-			",\"truncations\":%u}",
+			",\"truncations\":%u,\"retained_records\":%zu"
+			",\"retained_bytes\":%" PRIu64 ",\"retained_from\":%"
+			PRIu64 ",\"peer_scl\":[",
 			shown++ ? "," : "", s->volume, s->pg,
-			v ? v->epoch : 0, s->scl, s->max_lsn, s->nrecs, s->nbad,
-			log_bytes, s->nfiles, s->coalesced, s->low_water,
-			s->vcl_hint, s->pg_blocks, s->lba_start, s->ntruncs);
+			v ? v->epoch : 0, s->scl, s->max_lsn, s->nrecs - ncoal,
+			s->nbad, log_bytes, s->nfiles, s->coalesced,
+			s->low_water, s->vcl_hint, s->pg_blocks, s->lba_start,
+			s->ntruncs, ncoal, s->retained_bytes, s->trim);
+		for (f = 0; f < s->npeers; f++) {
+			/* -1: not known yet, -2: the peer lacks the segment */
+			if (s->peer_state[f] == ST_PEER_KNOWN)
+				jprintf(&b, "%s{\"node\":%u,\"scl\":%" PRIu64
+					"}", f ? "," : "",
+					st->peers[s->peer_idx[f]].node_id,
+					s->peer_scl[f]);
+			else
+				jprintf(&b, "%s{\"node\":%u,\"scl\":%d}",
+					f ? "," : "",
+					st->peers[s->peer_idx[f]].node_id,
+					s->peer_state[f] == ST_PEER_ABSENT ?
+					-2 : -1);
+		}
+		jprintf(&b, "]}");
 	}
 	jprintf(&b, "]}");
 	reply_json(c, hi, &b);

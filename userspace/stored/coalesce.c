@@ -61,16 +61,17 @@ int st_coalesce_segment(struct st_segment *s, uint32_t max_recs)
 {
 	uint64_t target = s->low_water < s->scl ? s->low_water : s->scl;
 	uint64_t bytes = 0, old;
-	size_t n = 0, i, lim = st_seg_first_above(s, target);
+	size_t start = st_seg_first_above(s, s->coalesced), n = start;
+	size_t lim = st_seg_first_above(s, target);
 	uint8_t *buf;
 	int r = 0;
 
-	if (!lim || s->npend)
+	if (lim <= start || s->npend)
 		return 0;
 	buf = malloc(QBD_RECORD_SIZE + (QBD_MAX_IO_BLOCKS << QBD_BLOCK_SHIFT));
 	if (!buf)
 		return -ENOMEM;
-	while (n < lim && n < max_recs && bytes < COALESCE_BYTES) {
+	while (n < lim && n - start < max_recs && bytes < COALESCE_BYTES) {
 		struct st_rec *rec = &s->recs[n];
 
 		if (rec->bad)
@@ -87,7 +88,7 @@ int st_coalesce_segment(struct st_segment *s, uint32_t max_recs)
 		n++;
 	}
 	free(buf);
-	if (r || !n) {
+	if (r || n == start) {
 		if (r)
 			st_err("%s: coalescing failed: %s", s->dir,
 			       strerror(-r));
@@ -103,13 +104,11 @@ int st_coalesce_segment(struct st_segment *s, uint32_t max_recs)
 		s->coalesced = old;
 		return r;
 	}
-	for (i = 0; i < n; i++)
-		st_seg_file_unref(s, s->recs[i].file);
-	memmove(s->recs, s->recs + n, (s->nrecs - n) * sizeof(*s->recs));
-	s->nrecs -= n;
-	st->cnt.coalesced_records += n;
-	st_log_gc(s);
-	st_dbg("%s: coalesced %zu records up to %" PRIu64, s->dir, n,
+	/* still fetchable by peers until st_seg_trim() lets them go */
+	s->retained_bytes += bytes;
+	st->cnt.coalesced_records += n - start;
+	st_seg_trim(s);
+	st_dbg("%s: coalesced %zu records up to %" PRIu64, s->dir, n - start,
 	       s->coalesced);
 	return 0;
 }
@@ -130,8 +129,11 @@ void st_coalesce_tick(void)
 	for (i = 0; i < st->nsegs; i++) {
 		struct st_segment *s = st->segs[i];
 		uint64_t target = s->low_water < s->scl ? s->low_water : s->scl;
+		size_t done = st_seg_first_above(s, s->coalesced);
 		size_t ready = st_seg_first_above(s, target);
 
+		st_seg_trim(s);		/* peers' SCLs moved on */
+		ready = ready > done ? ready - done : 0;
 		if (!ready || (ready < COALESCE_BATCH &&
 			       now < s->next_coalesce_ms))
 			continue;

@@ -5,11 +5,17 @@
  * (a back-link points at a record it does not have) or a record failed its
  * CRC; then it asks one peer, round robin, for its chain above the SCL with
  * PEER_FETCH. The FETCH_DATA records are verified again and go through the
- * same group commit as the writer's records, without an ack. Besides the
- * gap check on every commit, a timer looks every ST_GOSSIP_MS, and a
- * segment whose newest vcl_hint is above its SCL probes a peer once a
- * second (it may be missing the tail of the chain, which no back-link can
- * show).
+ * same group commit as the writer's records, without an ack; a non-empty
+ * reply is followed at once by the next PEER_FETCH from its last LSN, so a
+ * segment far behind streams batches back to back. Besides the gap check
+ * on every commit, a timer looks every ST_GOSSIP_MS, and a segment whose
+ * newest vcl_hint is above its SCL probes a peer once a second (it may be
+ * missing the tail of the chain, which no back-link can show).
+ *
+ * Every ST_PEER_SCL_MS each segment asks each peer for its SCL (HEARTBEAT
+ * on the PEER link). A segment behind a peer fetches; and coalesced
+ * records are retained (index entry + log bytes) until every peer's SCL
+ * covers them (st_seg_trim), so a peer that was down can still catch up.
  *
  * Links to peers are ordinary non-blocking connections of role PEER owned
  * by this node, one per peer node, shared by all segments.
@@ -89,8 +95,13 @@ int st_peers_parse(struct st_segment *s, const char *peers)
 			return k;
 		idx[n++] = (uint32_t)k;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (i >= s->npeers || s->peer_idx[i] != idx[i]) {
+			s->peer_state[i] = ST_PEER_UNKNOWN;
+			s->peer_scl[i] = 0;
+		}
 		s->peer_idx[i] = idx[i];
+	}
 	s->npeers = n;
 	return 0;
 }
@@ -107,24 +118,41 @@ void st_gossip_send_hello(struct st_conn *c)
 	st_send(c, QBD_MSG_HELLO, 0, 0, 0, 0, &h, sizeof(h));
 }
 
+/* our link to a peer, connecting if it is down (not too often) */
+static struct st_conn *peer_link(struct st_peer *p, uint64_t now)
+{
+	if (!p->c) {
+		if (st->offline || now < p->next_try_ms)
+			return NULL;
+		p->next_try_ms = now + 500;
+		if (st_net_connect(p))
+			return NULL;
+	}
+	return p->c;
+}
+
+/*
+ * Round robin over the peers; first pass: only those not known to be at
+ * or below `from` (they would have nothing for us).
+ */
 static int fetch_from(struct st_segment *s, u64 from, u64 to)
 {
 	uint64_t now = st_now_ms();
 	uint32_t tries;
 
-	for (tries = 0; tries < s->npeers; tries++) {
-		struct st_peer *p = &st->peers[s->peer_idx[s->gossip_rr++ %
-							   s->npeers]];
+	for (tries = 0; tries < 2 * s->npeers; tries++) {
+		uint32_t k = s->gossip_rr++ % s->npeers;
+		struct st_peer *p = &st->peers[s->peer_idx[k]];
 		struct st_volume *v = st_volume_get(s->volume, false);
 		struct qbd_peer_fetch f;
 
-		if (!p->c) {
-			if (st->offline || now < p->next_try_ms)
-				continue;
-			p->next_try_ms = now + 500;
-			if (st_net_connect(p))
-				continue;
-		}
+		if (tries < s->npeers &&
+		    (s->peer_state[k] == ST_PEER_ABSENT ||
+		     (s->peer_state[k] == ST_PEER_KNOWN &&
+		      s->peer_scl[k] <= from)))
+			continue;
+		if (!peer_link(p, now))
+			continue;
 		memset(&f, 0, sizeof(f));
 		f.from_lsn = qbd_cpu64(from);
 		f.to_lsn = qbd_cpu64(to);
@@ -140,12 +168,70 @@ static int fetch_from(struct st_segment *s, u64 from, u64 to)
 	return -EAGAIN;
 }
 
+/* some peer is known to hold more of the chain than we do */
+static bool behind_peers(const struct st_segment *s)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->npeers; i++)
+		if (s->peer_state[i] == ST_PEER_KNOWN && s->peer_scl[i] > s->scl)
+			return true;
+	return false;
+}
+
 static void gossip_segment(struct st_segment *s, bool probe)
 {
 	if (!s->npeers || s->fetch_deadline_ms > st_now_ms())
 		return;
-	if (st_seg_has_gap(s) || probe)
+	if (st_seg_has_gap(s) || probe || behind_peers(s))
 		fetch_from(s, s->scl, 0);
+}
+
+/*
+ * Ask every peer for its SCL of the segment (HEARTBEAT over the PEER link,
+ * handle tagged ST_HB_HANDLE): retention (st_seg_trim) keeps coalesced
+ * records until every peer holds them, and a segment behind a peer keeps
+ * fetching.
+ */
+static void query_peer_scls(struct st_segment *s, uint64_t now)
+{
+	struct st_volume *v = st_volume_get(s->volume, false);
+	uint32_t i;
+
+	for (i = 0; i < s->npeers; i++) {
+		struct st_conn *c = peer_link(&st->peers[s->peer_idx[i]], now);
+
+		if (c)
+			st_send(c, QBD_MSG_HEARTBEAT, ST_HB_HANDLE | i,
+				s->volume, v ? v->epoch : 0, s->pg, NULL, 0);
+	}
+}
+
+static void on_peer_scl(struct st_conn *c, const struct qbd_hdr_info *hi,
+			struct st_segment *s, const uint8_t *p)
+{
+	uint64_t lsn, scl;
+	uint32_t i;
+
+	if (!s || !c->peer)
+		return;
+	for (i = 0; i < s->npeers; i++)
+		if (&st->peers[s->peer_idx[i]] == c->peer)
+			break;
+	if (i == s->npeers)
+		return;
+	if (hi->type == QBD_MSG_ERROR) {
+		if (hi->status == QBD_E_NO_SEGMENT)
+			s->peer_state[i] = ST_PEER_ABSENT;
+		return;
+	}
+	if (hi->type != QBD_MSG_HEARTBEAT_OK ||
+	    qbd_log_ack_decode(p, hi->payload_len, &lsn, &scl))
+		return;
+	s->peer_state[i] = ST_PEER_KNOWN;
+	s->peer_scl[i] = scl;
+	if (scl > s->scl)
+		gossip_segment(s, false);
 }
 
 void st_gossip_kick(struct st_segment *s)
@@ -162,6 +248,10 @@ void st_gossip_tick(void)
 		struct st_segment *s = st->segs[i];
 		bool probe = false;
 
+		if (s->npeers && now >= s->next_peer_query_ms) {
+			query_peer_scls(s, now);
+			s->next_peer_query_ms = now + ST_PEER_SCL_MS;
+		}
 		if (s->vcl_hint > s->scl && now >= s->next_probe_ms) {
 			probe = true;
 			s->next_probe_ms = now + 1000;
@@ -170,9 +260,11 @@ void st_gossip_tick(void)
 	}
 }
 
-static void take_records(struct st_segment *s, const uint8_t *p, u32 len)
+/* queue the FETCH_DATA records we lack; returns the last LSN in it */
+static u64 take_records(struct st_segment *s, const uint8_t *p, u32 len)
 {
 	u32 off = 0, got = 0;
+	u64 last = 0;
 
 	for (;;) {
 		const struct qbd_record *rec;
@@ -189,8 +281,10 @@ static void take_records(struct st_segment *s, const uint8_t *p, u32 len)
 				qbd_status_str(r));
 			if (r == QBD_E_CRC)
 				st->cnt.crc_errors++;
+			last = 0;	/* refetch from the SCL */
 			break;
 		}
+		last = ri.lsn;
 		if (ri.pg != s->pg || ri.lsn <= s->coalesced ||
 		    st_seg_truncated(s, ri.lsn))
 			continue;
@@ -210,6 +304,7 @@ static void take_records(struct st_segment *s, const uint8_t *p, u32 len)
 	if (got)
 		st_dbg("volume %" PRIu64 " pg %u: %u records from a peer",
 		       s->volume, s->pg, got);
+	return last;
 }
 
 void st_gossip_on_reply(struct st_conn *c, const struct qbd_hdr_info *hi,
@@ -217,9 +312,28 @@ void st_gossip_on_reply(struct st_conn *c, const struct qbd_hdr_info *hi,
 {
 	struct st_segment *s;
 
+	u64 last;
+
 	if (hi->type == QBD_MSG_HELLO_OK)
 		return;
 	s = st_seg_find(hi->volume, hi->pg);
+	if (hi->handle & ST_HB_HANDLE) {
+		on_peer_scl(c, hi, s, p);
+		return;
+	}
+	if (hi->type == QBD_MSG_ERROR && hi->status == QBD_E_RANGE && s) {
+		uint64_t now = st_now_ms();
+
+		/* the peer no longer holds what we lack */
+		if (now >= s->range_warn_ms) {
+			st_warn("volume %" PRIu64 " pg %u: peer %u no longer "
+				"holds the records above our scl %" PRIu64
+				" (a segment rebuild is needed if no peer "
+				"does)", s->volume, s->pg,
+				c->peer ? c->peer->node_id : 0, s->scl);
+			s->range_warn_ms = now + 10000;
+		}
+	}
 	if (hi->type == QBD_MSG_ERROR) {
 		st_dbg("peer %u: ERROR %u on fetch for volume %" PRIu64
 		       " pg %u", c->peer ? c->peer->node_id : 0, hi->status,
@@ -234,7 +348,13 @@ void st_gossip_on_reply(struct st_conn *c, const struct qbd_hdr_info *hi,
 		return;
 	s->fetch_deadline_ms = 0;
 	st->cnt.gossip_fetches++;
-	take_records(s, p, hi->payload_len);
+	last = take_records(s, p, hi->payload_len);
+	/*
+	 * Keep the pipe full while there is more: ask for the next batch now,
+	 * while this one is being committed. An empty reply ends the run.
+	 */
+	if (last && last > s->scl)
+		fetch_from(s, last, 0);
 }
 
 void st_gossip_conn_closed(struct st_conn *c)

@@ -412,7 +412,8 @@ static void scan_record(struct st_segment *s, struct st_logfile *f,
 	int rc = qbd_record_decode(d, len, &ri);
 
 	*bad_out = rc || ri.lsn != frame_lsn || !rec_fits(s, &ri);
-	if (frame_lsn <= s->coalesced || st_seg_truncated(s, frame_lsn))
+	/* coalesced ones too: st_seg_retain_load() keeps what peers need */
+	if (st_seg_truncated(s, frame_lsn))
 		return;
 	k = st_seg_find_rec(s, frame_lsn);
 	if (k >= 0 && (!s->recs[k].bad || *bad_out))

@@ -38,6 +38,7 @@ static void usage(FILE *f)
 		"usage: qbd-stored --node-id N --az NAME --listen HOST:PORT --data DIR\n"
 		"                  [--secret FILE] [--log-level err|warn|info|debug]\n"
 		"                  [--pid-file FILE] [--log-file-size BYTES]\n"
+		"                  [--retain-max-mb N]\n"
 		"Serves segments of qbd volumes; see Documentation/stored.md.\n");
 }
 
@@ -232,6 +233,7 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "pid-file", required_argument, NULL, 'p' },
 		{ "log-file-size", required_argument, NULL, 'f' },
+		{ "retain-max-mb", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -244,6 +246,7 @@ int main(int argc, char **argv)
 
 	qbd_log_set_name("qbd-stored");
 	st->log_file_max = ST_DEFAULT_LOG_FILE;
+	st->retain_max = ST_DEFAULT_RETAIN;
 	st->lfd = st->epfd = st->sfd = -1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -293,6 +296,15 @@ int main(int argc, char **argv)
 				return die_usage("bad --log-file-size '%s' (>= 4096)",
 						 optarg);
 			break;
+		case 'r': {
+			unsigned long long mb = strtoull(optarg, &end, 0);
+
+			if (*end || !*optarg || mb > (1ull << 30))
+				return die_usage("bad --retain-max-mb '%s'",
+						 optarg);
+			st->retain_max = mb << 20;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

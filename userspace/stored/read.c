@@ -7,7 +7,9 @@
  *               the log and its CRC verified before a byte of it is served;
  *               a record that fails is marked bad (repaired by gossip) and
  *               the read is answered QBD_E_CRC so the writer reads elsewhere.
- *   PEER_FETCH  the verified records above from_lsn, for gossip and repair.
+ *   PEER_FETCH  the verified records above from_lsn, for gossip and repair,
+ *               also coalesced ones still retained for peers; QBD_E_RANGE
+ *               when from_lsn is below what is retained.
  *   SCL_QUERY   what the recovering writer needs to compute the VCL.
  */
 #include <errno.h>
@@ -65,7 +67,7 @@ void st_do_read(struct st_conn *c, const struct qbd_hdr_info *hi,
 	uint8_t *data = NULL, *rbuf = NULL;
 	u64 lba, read_lsn;
 	u32 n, filled = 0, b;
-	size_t i;
+	size_t i, first;
 	int r = qbd_read_req_decode(p, hi->payload_len, &lba, &n, &read_lsn);
 
 	if (r) {
@@ -91,8 +93,13 @@ void st_do_read(struct st_conn *c, const struct qbd_hdr_info *hi,
 	}
 	for (b = 0; b < n; b++)
 		src[b] = -1;
-	/* newest first: the first record to cover a block wins */
-	for (i = st_seg_first_above(s, read_lsn); i-- > 0 && filled < n;) {
+	/*
+	 * Newest first: the first record to cover a block wins. Only the
+	 * records above the coalesced LSN: those below (retained for peers)
+	 * are in the base image already.
+	 */
+	first = st_seg_first_above(s, s->coalesced);
+	for (i = st_seg_first_above(s, read_lsn); i-- > first && filled < n;) {
 		struct st_rec *rec = &s->recs[i];
 		u64 lo, hi_;
 
@@ -188,14 +195,23 @@ void st_do_peer_fetch(struct st_conn *c, const struct qbd_hdr_info *hi,
 		st_reply_err(c, hi, r, "bad PEER_FETCH: %s", qbd_status_str(r));
 		return;
 	}
+	if (from < s->trim) {
+		/* no longer held: the asker needs a segment rebuild */
+		st_reply_err(c, hi, QBD_E_RANGE,
+			     "records from %" PRIu64 " no longer held on node %u"
+			     " (retained from %" PRIu64 ")", from, st->node_id,
+			     s->trim);
+		return;
+	}
 	if (!to)
 		to = s->scl;
 	for (i = st_seg_first_above(s, from);
 	     i < s->nrecs && s->recs[i].lsn <= to; i++) {
 		struct st_rec *rec = &s->recs[i];
 
+		/* a chain with a hole is no use: stop before a bad record */
 		if (rec->bad)
-			continue;
+			break;
 		if (out.len && out.len + rec->len > max)
 			break;
 		if (out.len + rec->len > QBD_MAX_PAYLOAD)
@@ -209,7 +225,7 @@ void st_do_peer_fetch(struct st_conn *c, const struct qbd_hdr_info *hi,
 		}
 		if (st_log_read_rec(s, rec, out.p + out.len)) {
 			st_seg_mark_bad(s, rec);
-			continue;
+			break;
 		}
 		out.len += rec->len;
 	}
@@ -241,10 +257,15 @@ void st_do_scl_query(struct st_conn *c, const struct qbd_hdr_info *hi,
 	}
 	memset(&rep, 0, sizeof(rep));
 	i = st_seg_first_above(s, from);
-	if (i > 0)
-		rep.last_le_from = qbd_cpu64(s->recs[i - 1].lsn);
-	else if (s->coalesced <= from)
-		rep.last_le_from = qbd_cpu64(s->coalesced);
+	{
+		uint64_t last = 0;
+
+		if (i > 0)
+			last = s->recs[i - 1].lsn;
+		if (s->coalesced <= from && s->coalesced > last)
+			last = s->coalesced;
+		rep.last_le_from = qbd_cpu64(last);
+	}
 	for (; i < s->nrecs; i++) {
 		if (s->recs[i].bad)
 			continue;

@@ -411,6 +411,8 @@ static int seg_load(const char *dir)
 	if (!r)
 		r = st_log_scan(s);
 	if (!r)
+		st_seg_retain_load(s);
+	if (!r)
 		r = seg_register(s);
 	if (r) {
 		st_err("%s: cannot load segment: %s", dir, strerror(-r));
@@ -419,8 +421,9 @@ static int seg_load(const char *dir)
 	}
 	st_seg_recompute_scl(s, true);
 	st_info("loaded volume %" PRIu64 " pg %u: %zu records, scl %" PRIu64
-		" max %" PRIu64 " coalesced %" PRIu64, s->volume, s->pg,
-		s->nrecs, s->scl, s->max_lsn, s->coalesced);
+		" max %" PRIu64 " coalesced %" PRIu64 " retained from %" PRIu64,
+		s->volume, s->pg, s->nrecs, s->scl, s->max_lsn, s->coalesced,
+		s->trim);
 	return 0;
 }
 
@@ -635,6 +638,20 @@ void st_seg_mark_bad(struct st_segment *s, struct st_rec *r)
 	if (r->bad)
 		return;
 	r->bad = 1;
+	if (r->lsn <= s->coalesced) {
+		/*
+		 * Already in the base image, held for peers only: nothing to
+		 * repair, but it (and so everything below it) can no longer
+		 * be served; st_seg_trim() drops them.
+		 */
+		st->cnt.crc_errors++;
+		if (r->lsn > s->retained_bad)
+			s->retained_bad = r->lsn;
+		st_warn("volume %" PRIu64 " pg %u: retained record %" PRIu64
+			" failed its CRC in log-%u; no longer served to peers",
+			s->volume, s->pg, r->lsn, r->file);
+		return;
+	}
 	s->nbad++;
 	st->cnt.crc_errors++;
 	st_warn("volume %" PRIu64 " pg %u: record %" PRIu64
@@ -647,6 +664,113 @@ void st_seg_mark_bad(struct st_segment *s, struct st_rec *r)
 bool st_seg_has_gap(const struct st_segment *s)
 {
 	return s->max_lsn > s->scl || s->nbad;
+}
+
+/*
+ * The LSN every peer is known to hold (its SCL): records up to it need not
+ * be retained. A peer whose SCL is not known yet (after our restart)
+ * retains everything; a peer that does not hold the segment is ignored.
+ */
+uint64_t st_seg_retain_lsn(const struct st_segment *s)
+{
+	uint64_t m = UINT64_MAX;
+	uint32_t i;
+
+	for (i = 0; i < s->npeers; i++) {
+		if (s->peer_state[i] == ST_PEER_ABSENT)
+			continue;
+		if (s->peer_state[i] == ST_PEER_UNKNOWN)
+			return 0;
+		if (s->peer_scl[i] < m)
+			m = s->peer_scl[i];
+	}
+	return m;
+}
+
+/* drop index entries [0, n): retained (coalesced) records only */
+static void drop_head(struct st_segment *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		s->retained_bytes -= s->recs[i].len;
+		st_seg_file_unref(s, s->recs[i].file);
+	}
+	memmove(s->recs, s->recs + n, (s->nrecs - n) * sizeof(*s->recs));
+	s->nrecs -= n;
+}
+
+/*
+ * Drop the coalesced records no peer needs any more: those at or below
+ * min(coalesced, every peer's SCL), those below a retained record that
+ * went bad, and the oldest beyond the --retain-max-mb cap. Then delete the
+ * log files nothing points into.
+ */
+void st_seg_trim(struct st_segment *s)
+{
+	size_t ncoal = st_seg_first_above(s, s->coalesced), n, capped = 0;
+	uint64_t limit = st_seg_retain_lsn(s), bytes = s->retained_bytes;
+	size_t i;
+
+	if (limit > s->coalesced)
+		limit = s->coalesced;
+	if (s->retained_bad > limit)
+		limit = s->retained_bad;
+	n = st_seg_first_above(s, limit);
+	for (i = 0; i < n; i++)
+		bytes -= s->recs[i].len;
+	while (n < ncoal && bytes > st->retain_max) {
+		bytes -= s->recs[n++].len;
+		capped++;
+	}
+	if (!n)
+		return;
+	if (capped) {
+		st->cnt.retain_capped += capped;
+		st_warn("volume %" PRIu64 " pg %u: retention cap reached, "
+			"dropped %zu records up to %" PRIu64 "; a peer below "
+			"that needs a segment rebuild", s->volume, s->pg,
+			capped, s->recs[n - 1].lsn);
+	}
+	s->trim = n < ncoal ? s->recs[n - 1].lsn : s->coalesced;
+	if (s->retained_bad <= s->trim)
+		s->retained_bad = 0;
+	drop_head(s, n);
+	st_log_gc(s);
+}
+
+/*
+ * After the restart scan loaded every record in the log files (also those
+ * at or below the coalesced LSN): keep, of those, the chain that ends at
+ * the coalesced LSN (exact back-links down from it), which peers may still
+ * fetch; drop the rest.
+ */
+void st_seg_retain_load(struct st_segment *s)
+{
+	size_t ncoal = st_seg_first_above(s, s->coalesced), k, i;
+	uint64_t trim = s->coalesced;
+
+	for (i = 0; i < ncoal; i++)
+		if (s->recs[i].bad)
+			s->nbad--;	/* counted by the scan */
+	if (ncoal && s->recs[ncoal - 1].lsn == s->coalesced &&
+	    !s->recs[ncoal - 1].bad) {
+		k = ncoal - 1;
+		while (k > 0 && !s->recs[k - 1].bad &&
+		       s->recs[k].prev_lsn == s->recs[k - 1].lsn)
+			k--;
+		trim = s->recs[k].prev_lsn;
+		if (k > 0 && s->recs[k - 1].lsn > trim)
+			trim = s->recs[k - 1].lsn;
+	}
+	s->retained_bytes = 0;
+	for (i = 0; i < ncoal; i++)
+		s->retained_bytes += s->recs[i].len;
+	s->retained_bad = 0;
+	s->trim = trim;
+	drop_head(s, st_seg_first_above(s, trim));
+	st_seg_trim(s);		/* the cap */
+	st_log_gc(s);
 }
 
 void st_seg_file_unref(struct st_segment *s, uint32_t seq)

@@ -42,6 +42,12 @@
 #define ST_FETCH_TIMEOUT_MS	2000
 #define ST_FETCH_BYTES		QBD_MAX_PAYLOAD
 #define ST_DEFAULT_LOG_FILE	(64ull << 20)
+#define ST_PEER_SCL_MS		500	/* ask every peer for its SCL */
+#define ST_DEFAULT_RETAIN	(1024ull << 20)	/* --retain-max-mb */
+#define ST_HB_HANDLE		(1ull << 63)	/* our peer-SCL HEARTBEATs */
+
+/* what a segment knows of one peer's copy (peer_state[]) */
+enum { ST_PEER_UNKNOWN = 0, ST_PEER_KNOWN, ST_PEER_ABSENT };
 
 /* one log frame: a small self-checking header in front of the wire record */
 #define ST_FRAME_MAGIC		0x474c4251U	/* "QBLG" */
@@ -124,10 +130,19 @@ struct st_segment {
 	char dir[PATH_MAX / 2];
 	int base_fd;
 
-	struct st_rec *recs;		/* ascending LSN, all > coalesced */
+	/*
+	 * recs: ascending LSN, all > trim. Those <= coalesced are already in
+	 * the base image and are kept only so peers can still fetch them
+	 * (retained until every peer's SCL covers them, or the cap); every
+	 * record of the PG with trim < lsn <= coalesced is held.
+	 */
+	struct st_rec *recs;
 	size_t nrecs, rcap;
 	uint64_t scl, max_lsn, vcl_hint, low_water, coalesced;
-	uint32_t nbad;
+	uint64_t trim;
+	uint64_t retained_bytes;	/* len of the records <= coalesced */
+	uint64_t retained_bad;		/* newest retained record gone bad */
+	uint32_t nbad;			/* bad records above coalesced */
 
 	struct st_trunc *truncs;
 	uint32_t ntruncs;
@@ -142,6 +157,10 @@ struct st_segment {
 	uint64_t fetch_deadline_ms;	/* fetch in flight until then */
 	uint32_t gossip_rr;
 	uint64_t next_probe_ms;
+	uint64_t next_peer_query_ms;
+	uint64_t peer_scl[QBD_MAX_PEERS];	/* last known, per peer_idx */
+	uint8_t peer_state[QBD_MAX_PEERS];	/* ST_PEER_* */
+	uint64_t range_warn_ms;
 	/* coalescing / scrub */
 	uint64_t next_coalesce_ms;
 	uint64_t scrub_lsn;
@@ -166,6 +185,7 @@ struct st_counters {
 	uint64_t gossip_fetches, gossip_records, crc_errors, repairs;
 	uint64_t coalesced_records, scrubbed, bad_msgs, stale_epoch;
 	uint64_t log_files_deleted, conns;
+	uint64_t retain_capped;		/* records dropped by the cap */
 };
 
 struct st_fault {
@@ -182,6 +202,7 @@ struct st_node {
 	uint8_t secret[QBD_AUTH_LEN];
 	bool have_secret;
 	uint64_t log_file_max;
+	uint64_t retain_max;		/* retained bytes per segment */
 
 	int lfd, epfd, sfd;
 	uint16_t port;
@@ -272,6 +293,9 @@ void st_seg_mark_bad(struct st_segment *s, struct st_rec *r);
 int st_seg_truncate(struct st_segment *s, uint64_t start, uint64_t end);
 void st_seg_file_unref(struct st_segment *s, uint32_t seq);
 bool st_seg_has_gap(const struct st_segment *s);
+uint64_t st_seg_retain_lsn(const struct st_segment *s);
+void st_seg_trim(struct st_segment *s);
+void st_seg_retain_load(struct st_segment *s);
 int st_write_file_atomic(int dirfd_unused, const char *dir, const char *name,
 			 const char *text);
 void st_seg_free(struct st_segment *s);
