@@ -111,10 +111,11 @@ fuzz: $(FUZZ_BIN)
 build/fuzz/%: selftests/fuzz/%.c kernel/qbd_codec.c kernel/qbd_quorum.c userspace/lib/crc32c.c
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-		-Ikernel -Iuserspace/lib -o $@ $^ -lisal
+		-Ikernel -Iuserspace/lib -o $@ $< kernel/qbd_codec.c \
+		kernel/qbd_quorum.c userspace/lib/crc32c.c -lisal
 
 # the node's message handler is compiled into its fuzz target
-build/fuzz/fuzz_stored_msg: $(wildcard userspace/stored/*.c userspace/stored/*.h userspace/lib/log.[ch])
+build/fuzz/fuzz_stored_msg: $(wildcard userspace/stored/*.c userspace/stored/*.h) userspace/lib/log.c
 
 module:
 	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR): run 'make deps'"; exit 1; }
