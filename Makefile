@@ -121,7 +121,7 @@ module:
 	@test -d "$(KDIR)" || { echo "no kernel headers at $(KDIR): run 'make deps'"; exit 1; }
 	@# objects of another kernel version must not be linked into this one
 	@if [ "$$(cat build/.module-kver 2>/dev/null)" != "$(KVER)" ]; then \
-		$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null; fi
+		$(MAKE) -C $(KDIR) M=$(CURDIR)/kernel clean >/dev/null; fi
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 	@mkdir -p build/$(KVER) && cp kernel/qbd.ko build/$(KVER)/qbd.ko
 	@echo $(KVER) > build/.module-kver
@@ -129,7 +129,7 @@ module:
 modules-all:
 	@for k in $$(ls -1 /lib/modules); do \
 		test -d /lib/modules/$$k/build || continue; \
-		$(MAKE) -C /lib/modules/$$k/build M=$(CURDIR) clean >/dev/null; \
+		$(MAKE) -C /lib/modules/$$k/build M=$(CURDIR)/kernel clean >/dev/null; \
 		$(MAKE) module KVER=$$k || exit 1; \
 	done
 
@@ -156,6 +156,6 @@ run: deps
 
 clean:
 	rm -rf build build-san
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kernel clean 2>/dev/null
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
-#include <linux/crc32c.h>
+#include <linux/crc32.h>
 #include <asm/byteorder.h>
 #define qbd_le16(x)	le16_to_cpu(x)
 #define qbd_le32(x)	le32_to_cpu(x)
@@ -20,27 +20,23 @@
 #define qbd_cpu16(x)	cpu_to_le16(x)
 #define qbd_cpu32(x)	cpu_to_le32(x)
 #define qbd_cpu64(x)	cpu_to_le64(x)
-/* standard CRC32C (Castagnoli): init ~0, final xor ~0 */
+/*
+ * standard CRC32C (Castagnoli): init ~0, final xor ~0. __crc32c_le is built
+ * into vmlinux (lib/crc32.c) on every Debian kernel, so qbd.ko loads with a
+ * plain insmod; crc32c() would pull in the libcrc32c module.
+ */
 static inline u32 qbd_crc32c(const void *buf, size_t len)
 {
-	return ~crc32c(~0U, buf, len);
+	return ~__crc32c_le(~0U, buf, len);
 }
 
 static inline u32 qbd_crc32c_update(u32 crc, const void *buf, size_t len)
 {
-	return ~crc32c(~crc, buf, len);
+	return ~__crc32c_le(~crc, buf, len);
 }
 #else
-#include <stdint.h>
-#include <stddef.h>
-#include <string.h>
-#include <endian.h>
-#include <linux/types.h>
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
-typedef int64_t s64;
+/* u8..u64 as the C library's fixed-width types: userspace/lib/qbd_types.h */
+#include "qbd_types.h"
 #define qbd_le16(x)	le16toh(x)
 #define qbd_le32(x)	le32toh(x)
 #define qbd_le64(x)	le64toh(x)

@@ -29,8 +29,12 @@ int qbd_q_init(struct qbd_quorum *q, u32 npgs, struct qbd_q_pg *pgs,
 	q->window = window;
 	q->pg = pgs;
 	q->ring = ring;
-	q->vcl = vcl;
-	q->vdl = vcl;
+	/*
+	 * LSNs in (vcl, next_lsn) were truncated by recovery: nothing will
+	 * ever be written there, so they count as complete.
+	 */
+	q->vcl = next_lsn - 1;
+	q->vdl = next_lsn - 1;
 	q->next_lsn = next_lsn;
 	for (i = 0; i < npgs; i++) {
 		u64 last = pg_last ? pg_last[i] : 0;

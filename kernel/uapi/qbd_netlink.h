@@ -34,6 +34,7 @@ enum {
 	QBD_ATTR_COUNTERS,	/* nested: QBD_CTR_* u64 (STATUS) */
 	__QBD_ATTR_MAX,
 };
+
 #define QBD_ATTR_MAX (__QBD_ATTR_MAX - 1)
 
 #define QBD_CFLAG_READ_ONLY	0x1
@@ -68,6 +69,7 @@ enum {
 	QBD_NODE_PG_SCL,	/* binary: u64[npgs] per-PG SCL (STATUS) */
 	__QBD_NODE_MAX,
 };
+
 #define QBD_NODE_MAX (__QBD_NODE_MAX - 1)
 
 /* counters (QBD_ATTR_COUNTERS), all u64 */
@@ -83,6 +85,7 @@ enum {
 	QBD_CTR_IO_ERRORS,
 	__QBD_CTR_MAX,
 };
+
 #define QBD_CTR_MAX (__QBD_CTR_MAX - 1)
 
 enum qbd_node_state {
@@ -111,6 +114,7 @@ enum {
 	QBD_CMD_FENCED,		/* event: QBD_ATTR_INDEX */
 	__QBD_CMD_MAX,
 };
+
 #define QBD_CMD_MAX (__QBD_CMD_MAX - 1)
 
 #endif /* _UAPI_QBD_NETLINK_H */

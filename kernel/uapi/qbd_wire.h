@@ -19,7 +19,7 @@
 #define QBD_WIRE_MAGIC		0x31444251U	/* "QBD1" on the wire */
 #define QBD_WIRE_VERSION	1
 #define QBD_BLOCK_SHIFT		12
-#define QBD_BLOCK_SIZE		(1U << QBD_BLOCK_SHIFT)	/* 4 KiB */
+#define QBD_BLOCK_SIZE		4096U	/* 1 << QBD_BLOCK_SHIFT */
 #define QBD_MAX_IO_BLOCKS	256	/* 1 MiB per record / read */
 #define QBD_MAX_PAYLOAD		(QBD_MAX_IO_BLOCKS * QBD_BLOCK_SIZE + 4096)
 #define QBD_PG_NODES		6	/* segments per protection group */
