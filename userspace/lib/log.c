@@ -90,3 +90,14 @@ void qbd_log(int level, const char *fmt, ...)
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;
 }
+
+void qbd_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}

@@ -23,6 +23,14 @@ void qbd_log_set_name(const char *name);
 void qbd_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Format an error message into a caller's buffer (err may be NULL or
+ * errlen 0: nothing is written). The libqbd calls report failures this way.
+ */
+#include <stddef.h>
+void qbd_set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #define qbd_err(...)	qbd_log(QBD_LOG_ERR, __VA_ARGS__)
 #define qbd_warn(...)	qbd_log(QBD_LOG_WARN, __VA_ARGS__)
 #define qbd_info(...)	qbd_log(QBD_LOG_INFO, __VA_ARGS__)

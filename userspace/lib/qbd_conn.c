@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "log.h"
 #include "qbd_conn.h"
 
 u64 qbd_now_us(void)
@@ -29,19 +30,6 @@ u64 qbd_now_us(void)
 	return (u64)ts.tv_sec * 1000000 + (u64)ts.tv_nsec / 1000;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void qbd_msg_init(struct qbd_msg *m)
 {
@@ -168,7 +156,7 @@ int qbd_tcp_connect(const char *host, u16 port, int timeout_ms, char *err,
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	r = getaddrinfo(host, portstr, &hints, &res);
 	if (r) {
-		set_err(err, errlen, "cannot resolve %s: %s", host,
+		qbd_set_err(err, errlen, "cannot resolve %s: %s", host,
 			gai_strerror(r));
 		return -EHOSTUNREACH;
 	}
@@ -179,7 +167,7 @@ int qbd_tcp_connect(const char *host, u16 port, int timeout_ms, char *err,
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		set_err(err, errlen, "connect to %s:%u: %s", host, port,
+		qbd_set_err(err, errlen, "connect to %s:%u: %s", host, port,
 			strerror(-fd));
 	return fd;
 }
@@ -306,19 +294,19 @@ int qbd_recv_msg(int fd, struct qbd_msg *m, int timeout_ms, char *err,
 	m->hdr_ok = 0;
 	r = recv_all(fd, &h, sizeof(h), deadline);
 	if (r) {
-		set_err(err, errlen, "receive: %s", r == -ECONNRESET ?
+		qbd_set_err(err, errlen, "receive: %s", r == -ECONNRESET ?
 			"connection closed by peer" : strerror(-r));
 		return r;
 	}
 	r = qbd_hdr_decode(&h, &m->hi);
 	if (r == QBD_E_VERSION) {
-		set_err(err, errlen,
+		qbd_set_err(err, errlen,
 			"protocol version mismatch: we speak %d, peer sent %u",
 			QBD_WIRE_VERSION, qbd_le16(h.version));
 		return r;
 	}
 	if (r) {
-		set_err(err, errlen, "invalid header: %s", qbd_status_str(r));
+		qbd_set_err(err, errlen, "invalid header: %s", qbd_status_str(r));
 		return r;
 	}
 	len = m->hi.payload_len;
@@ -326,7 +314,7 @@ int qbd_recv_msg(int fd, struct qbd_msg *m, int timeout_ms, char *err,
 		u8 *p = realloc(m->payload, len + 1);
 
 		if (!p) {
-			set_err(err, errlen, "out of memory for %u bytes", len);
+			qbd_set_err(err, errlen, "out of memory for %u bytes", len);
 			return -ENOMEM;
 		}
 		m->payload = p;
@@ -334,7 +322,7 @@ int qbd_recv_msg(int fd, struct qbd_msg *m, int timeout_ms, char *err,
 	}
 	r = recv_all(fd, m->payload, len, deadline);
 	if (r) {
-		set_err(err, errlen, "receive payload: %s",
+		qbd_set_err(err, errlen, "receive payload: %s",
 			r == -ECONNRESET ? "connection closed by peer" :
 			strerror(-r));
 		return r;
@@ -343,7 +331,7 @@ int qbd_recv_msg(int fd, struct qbd_msg *m, int timeout_ms, char *err,
 	m->hdr_ok = 1;
 	r = qbd_payload_check(&m->hi, m->payload);
 	if (r) {
-		set_err(err, errlen, "%s: payload checksum mismatch",
+		qbd_set_err(err, errlen, "%s: payload checksum mismatch",
 			qbd_msg_str(m->hi.type));
 		return r;
 	}
@@ -354,10 +342,10 @@ int qbd_recv_msg(int fd, struct qbd_msg *m, int timeout_ms, char *err,
 static void error_text(const struct qbd_msg *m, char *err, size_t errlen)
 {
 	if (m->hi.payload_len)
-		set_err(err, errlen, "%s: %.*s", qbd_status_str(m->hi.status),
+		qbd_set_err(err, errlen, "%s: %.*s", qbd_status_str(m->hi.status),
 			(int)m->hi.payload_len, (const char *)m->payload);
 	else
-		set_err(err, errlen, "%s", qbd_status_str(m->hi.status));
+		qbd_set_err(err, errlen, "%s", qbd_status_str(m->hi.status));
 }
 
 int qbd_rpc(int fd, struct qbd_wire_hdr *h, const struct iovec *iov,
@@ -371,7 +359,7 @@ int qbd_rpc(int fd, struct qbd_wire_hdr *h, const struct iovec *iov,
 
 	r = qbd_send_msg(fd, h, iov, iovcnt, timeout_ms);
 	if (r) {
-		set_err(err, errlen, "send %s: %s", qbd_msg_str(req_type),
+		qbd_set_err(err, errlen, "send %s: %s", qbd_msg_str(req_type),
 			strerror(-r));
 		return r;
 	}
@@ -379,7 +367,7 @@ int qbd_rpc(int fd, struct qbd_wire_hdr *h, const struct iovec *iov,
 		int left = remaining_ms(deadline);
 
 		if (deadline && left == 0) {
-			set_err(err, errlen, "%s: no reply (timeout)",
+			qbd_set_err(err, errlen, "%s: no reply (timeout)",
 				qbd_msg_str(req_type));
 			return -ETIMEDOUT;
 		}
@@ -394,7 +382,7 @@ int qbd_rpc(int fd, struct qbd_wire_hdr *h, const struct iovec *iov,
 				QBD_E_PROTO;
 		}
 		if (expect_type && reply->hi.type != expect_type) {
-			set_err(err, errlen, "%s: unexpected reply %s",
+			qbd_set_err(err, errlen, "%s: unexpected reply %s",
 				qbd_msg_str(req_type),
 				qbd_msg_str(reply->hi.type));
 			return QBD_E_PROTO;
@@ -439,7 +427,7 @@ int qbd_hello(int fd, const struct qbd_hello_args *a,
 		char text[QBD_ERRLEN];
 
 		snprintf(text, sizeof(text), "%s", err ? err : "");
-		set_err(err, errlen,
+		qbd_set_err(err, errlen,
 			"HELLO rejected: epoch %llu of volume %llu is stale (%s)",
 			(unsigned long long)a->epoch,
 			(unsigned long long)a->volume, text);
@@ -447,14 +435,14 @@ int qbd_hello(int fd, const struct qbd_hello_args *a,
 		char text[QBD_ERRLEN];
 
 		snprintf(text, sizeof(text), "%s", err ? err : "");
-		set_err(err, errlen, "HELLO rejected: %s", text);
+		qbd_set_err(err, errlen, "HELLO rejected: %s", text);
 	}
 	if (r)
 		goto out;
 	r = qbd_hello_ok_decode(m.payload, m.hi.payload_len, &info.node_id,
 				&info.az, &info.epoch, &info.npgs);
 	if (r) {
-		set_err(err, errlen, "malformed HELLO_OK: %s",
+		qbd_set_err(err, errlen, "malformed HELLO_OK: %s",
 			qbd_status_str(r));
 		goto out;
 	}

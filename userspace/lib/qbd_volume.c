@@ -34,40 +34,27 @@
 #include "qbd_volume.h"
 #include "qbd_quorum.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int qbd_geom_init(struct qbd_geom *g, u64 volume, u64 size, u64 pg_size,
 		  char *err, size_t errlen)
 {
 	memset(g, 0, sizeof(*g));
 	if (!volume) {
-		set_err(err, errlen, "volume id 0 is reserved");
+		qbd_set_err(err, errlen, "volume id 0 is reserved");
 		return -EINVAL;
 	}
 	if (!size || size % QBD_BLOCK_SIZE) {
-		set_err(err, errlen, "volume size %llu is not a positive multiple of 4 KiB",
+		qbd_set_err(err, errlen, "volume size %llu is not a positive multiple of 4 KiB",
 			(unsigned long long)size);
 		return -EINVAL;
 	}
 	if (!pg_size || pg_size % QBD_BLOCK_SIZE) {
-		set_err(err, errlen, "PG size %llu is not a positive multiple of 4 KiB",
+		qbd_set_err(err, errlen, "PG size %llu is not a positive multiple of 4 KiB",
 			(unsigned long long)pg_size);
 		return -EINVAL;
 	}
 	if ((size + pg_size - 1) / pg_size > 65536) {
-		set_err(err, errlen, "too many protection groups (> 65536)");
+		qbd_set_err(err, errlen, "too many protection groups (> 65536)");
 		return -EINVAL;
 	}
 	g->volume = volume;
@@ -124,7 +111,7 @@ int qbd_volume_create(const struct qbd_cluster *c, const struct qbd_geom *g,
 	int r;
 
 	if (c->nnodes != QBD_PG_NODES) {
-		set_err(err, errlen, "the cluster has %u nodes, a volume needs %d",
+		qbd_set_err(err, errlen, "the cluster has %u nodes, a volume needs %d",
 			c->nnodes, QBD_PG_NODES);
 		return -EINVAL;
 	}
@@ -148,7 +135,7 @@ int qbd_volume_create(const struct qbd_cluster *c, const struct qbd_geom *g,
 			r = qbd_admin(&c->node[i], QBD_ADMIN_SEGMENT_CREATE,
 				      text, NULL, 5000, e, sizeof(e));
 			if (r) {
-				set_err(err, errlen,
+				qbd_set_err(err, errlen,
 					"SEGMENT_CREATE volume %llu pg %u on node %u (%s:%u): %s",
 					(unsigned long long)g->volume, pg,
 					c->node[i].id, c->node[i].host,
@@ -311,7 +298,7 @@ static int connect_recovery(struct rec_state *s)
 				     s->o->timeout_ms, &s->node[i].fd, msg,
 				     sizeof(msg));
 		if (r == QBD_E_STALE_EPOCH) {
-			set_err(s->err, s->errlen,
+			qbd_set_err(s->err, s->errlen,
 				"node %u: %s (another writer recovered concurrently?)",
 				n->id, msg);
 			return -ESTALE;
@@ -398,7 +385,7 @@ static int query_segments(struct rec_state *s)
 			cnt++;
 		}
 		if (cnt < QBD_READ_QUORUM) {
-			set_err(s->err, s->errlen,
+			qbd_set_err(s->err, s->errlen,
 				"recovery of volume %llu: only %u of %d segments of PG %u answered (need %d)",
 				(unsigned long long)s->g->volume, cnt,
 				QBD_PG_NODES, pg, QBD_READ_QUORUM);
@@ -435,7 +422,7 @@ static int query_segments(struct rec_state *s)
 			cnt += g->ok;
 		}
 		if (cnt < QBD_READ_QUORUM) {
-			set_err(s->err, s->errlen,
+			qbd_set_err(s->err, s->errlen,
 				"recovery of volume %llu: only %u segments of PG %u listed their records (need %d)",
 				(unsigned long long)s->g->volume, cnt, pg,
 				QBD_READ_QUORUM);
@@ -445,7 +432,7 @@ static int query_segments(struct rec_state *s)
 	}
 	goto out;
 nomem:
-	set_err(s->err, s->errlen, "recovery: out of memory");
+	qbd_set_err(s->err, s->errlen, "recovery: out of memory");
 	r = -ENOMEM;
 out:
 	qbd_msg_free(&m);
@@ -539,7 +526,7 @@ static int truncate_all(struct rec_state *s, u64 vcl)
 				qbd_warn("recovery: TRUNCATE pg %u node %u: %s",
 					 pg, s->c->node[slot].id, msg);
 				if (r == QBD_E_STALE_EPOCH) {
-					set_err(s->err, s->errlen,
+					qbd_set_err(s->err, s->errlen,
 						"recovery fenced: %s", msg);
 					r = -ESTALE;
 					goto out;
@@ -550,7 +537,7 @@ static int truncate_all(struct rec_state *s, u64 vcl)
 		}
 		r = 0;
 		if (cnt < need) {
-			set_err(s->err, s->errlen,
+			qbd_set_err(s->err, s->errlen,
 				"recovery of volume %llu: TRUNCATE above VCL %llu reached only %u segments of PG %u (need %u)",
 				(unsigned long long)s->g->volume,
 				(unsigned long long)vcl, cnt, pg, need);
@@ -723,7 +710,7 @@ int qbd_recover(const struct qbd_cluster *c, const struct qbd_geom *g,
 
 	memset(out, 0, sizeof(*out));
 	if (c->nnodes != QBD_PG_NODES) {
-		set_err(err, errlen, "the cluster has %u nodes, a volume needs %d",
+		qbd_set_err(err, errlen, "the cluster has %u nodes, a volume needs %d",
 			c->nnodes, QBD_PG_NODES);
 		return -EINVAL;
 	}
@@ -742,7 +729,7 @@ int qbd_recover(const struct qbd_cluster *c, const struct qbd_geom *g,
 	s.seg = calloc((size_t)g->npgs * QBD_PG_NODES, sizeof(*s.seg));
 	out->pg_last = calloc(g->npgs, sizeof(u64));
 	if (!s.seg || !out->pg_last) {
-		set_err(err, errlen, "recovery: out of memory");
+		qbd_set_err(err, errlen, "recovery: out of memory");
 		r = -ENOMEM;
 		goto out;
 	}
