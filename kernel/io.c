@@ -351,7 +351,7 @@ static void qbd_read_send(struct qbd_device *qd, struct qbd_cmd *cmd, u32 i)
 	node = qbd_q_pick_read(&qd->q, p->pg, p->lsn, tried);
 	if (node != QBD_Q_NO_NODE) {
 		conn = qd->node[node].conn;
-		if (conn && !READ_ONCE(conn->broken)) {
+		if (qbd_conn_usable(conn)) {
 			kref_get(&conn->ref);
 			qd->node[node].reads++;
 		} else {
@@ -648,7 +648,7 @@ static void qbd_scan(struct qbd_device *qd, bool fail)
 
 	spin_lock(&qd->lock);
 	for (n = 0; n < QBD_NODES; n++)
-		if (qd->node[n].conn && !READ_ONCE(qd->node[n].conn->broken))
+		if (qbd_conn_usable(qd->node[n].conn))
 			sc.alive |= 1U << n;
 	sc.low = qd->q.vcl;
 	spin_unlock(&qd->lock);

@@ -145,12 +145,19 @@ static bool qbd_node_behind(struct qbd_device *qd, u32 n)
 	return false;
 }
 
-/* node liveness: broken sockets, unanswered requests, lagging segments */
+/*
+ * Node liveness. A broken socket makes the node dead for good (until
+ * userspace hands in a new one with RECONFIGURE). A node that leaves a
+ * request unanswered for io_timeout is dead too, but only "silent": the
+ * socket is healthy as far as we know, so it is kept and probed with
+ * heartbeats, and any reply on it brings the node back (transport.c).
+ */
 static void qbd_check_nodes(struct qbd_device *qd)
 {
 	struct qbd_conn *dead[QBD_NODES] = { NULL };
 	u32 quiet_ms[QBD_NODES] = { 0 };
 	bool lagging[QBD_NODES] = { false };
+	bool silent[QBD_NODES] = { false };
 	unsigned long now = jiffies;
 	u32 n, pg;
 
@@ -162,19 +169,29 @@ static void qbd_check_nodes(struct qbd_device *qd)
 
 		if (!conn)
 			continue;
-		since = max(conn->last_rx, conn->busy_since);
-		if (conn->broken || (conn->inflight &&
-				     time_after(now, since + qd->io_timeout))) {
-			if (!conn->broken) {
-				qd->ctr[QBD_C_TIMEOUTS]++;
-				quiet_ms[n] = jiffies_to_msecs(now - since);
-			}
+		if (READ_ONCE(conn->broken)) {
 			node->conn = NULL;
-			node->state = QBD_NODE_S_DEAD;
+			if (node->state != QBD_NODE_S_FENCED)
+				node->state = QBD_NODE_S_DEAD;
 			node->behind_since = 0;
 			for (pg = 0; pg < qd->npgs; pg++)
 				qbd_q_set_state(&qd->q, pg, n, QBD_Q_SLOT_DEAD);
 			dead[n] = conn;
+			continue;
+		}
+		if (conn->silent)
+			continue;
+		since = max(conn->last_rx, conn->busy_since);
+		if (conn->inflight && time_after(now, since + qd->io_timeout)) {
+			qd->ctr[QBD_C_TIMEOUTS]++;
+			quiet_ms[n] = jiffies_to_msecs(now - since);
+			conn->silent = true;
+			if (node->state != QBD_NODE_S_FENCED)
+				node->state = QBD_NODE_S_DEAD;
+			node->behind_since = 0;
+			for (pg = 0; pg < qd->npgs; pg++)
+				qbd_q_set_state(&qd->q, pg, n, QBD_Q_SLOT_DEAD);
+			silent[n] = true;
 			continue;
 		}
 		if (!qbd_node_behind(qd, n)) {
@@ -195,14 +212,15 @@ static void qbd_check_nodes(struct qbd_device *qd)
 
 	for (n = 0; n < QBD_NODES; n++) {
 		if (dead[n]) {
-			if (quiet_ms[n])
-				pr_warn("qbd%d: node %u is dead: no reply for %u ms\n",
-					qd->index, n, quiet_ms[n]);
-			else
-				pr_warn("qbd%d: node %u is dead: connection lost\n",
-					qd->index, n);
+			pr_warn("qbd%d: node %u is dead: connection lost\n",
+				qd->index, n);
 			qbd_conn_shutdown(dead[n]);
 			qbd_conn_put(dead[n]);
+			qbd_nl_event(qd, QBD_CMD_LINK_DEAD, n);
+		}
+		if (silent[n]) {
+			pr_warn("qbd%d: node %u is dead: no reply for %u ms (probing it)\n",
+				qd->index, n, quiet_ms[n]);
 			qbd_nl_event(qd, QBD_CMD_LINK_DEAD, n);
 		}
 		if (lagging[n]) {
@@ -220,7 +238,7 @@ static void qbd_update_state(struct qbd_device *qd)
 
 	spin_lock(&qd->lock);
 	for (n = 0; n < QBD_NODES; n++)
-		live += !!qd->node[n].conn;
+		live += qbd_conn_usable(qd->node[n].conn);
 	if (qd->fenced) {
 		qd->state = QBD_DEV_S_FENCED;
 		if (!qd->fenced_sent) {
@@ -268,12 +286,29 @@ static void qbd_send_heartbeats(struct qbd_device *qd)
 	if (READ_ONCE(qd->fenced))
 		return;
 	for (n = 0; n < QBD_NODES; n++) {
-		struct qbd_conn *conn = qbd_conn_get_node(qd, n);
 		struct qbd_node *node = &qd->node[n];
-		bool idle;
+		struct qbd_conn *conn;
+		bool idle, silent;
 
+		conn = qbd_conn_get_probe(qd, n, &silent);
 		if (!conn)
 			continue;
+		if (silent) {
+			/*
+			 * Its requests are still outstanding and any reply
+			 * revives it; a probe now and then covers a lost one
+			 * without piling up work on a stalled node. Never
+			 * wait for the socket.
+			 */
+			spin_lock(&qd->lock);
+			idle = time_after(jiffies, conn->last_tx + qd->io_timeout);
+			spin_unlock(&qd->lock);
+			if (idle)
+				qbd_send_probe(conn, qbd_handle(QBD_H_HB, conn->gen,
+								0), 0);
+			qbd_conn_put(conn);
+			continue;
+		}
 		cnt = 0;
 		spin_lock(&qd->lock);
 		for (i = 0; i < qd->npgs && cnt < QBD_HB_PER_TICK; i++) {

@@ -107,7 +107,13 @@ static struct socket *qbd_get_socket(u32 fd, struct netlink_ext_ack *extack,
 		sockfd_put(sock);
 		return NULL;
 	}
-	if (sock->state != SS_CONNECTED) {
+	/*
+	 * TCP is what matters, not the socket layer's view: a non-blocking
+	 * connect() completed with poll() leaves sock->state at SS_CONNECTING
+	 * although the connection is established.
+	 */
+	if (READ_ONCE(sock->sk->sk_state) != TCP_ESTABLISHED ||
+	    (sock->state != SS_CONNECTED && sock->state != SS_CONNECTING)) {
 		NL_SET_ERR_MSG_ATTR(extack, attr,
 				    "node socket is not connected");
 		sockfd_put(sock);

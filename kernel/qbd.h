@@ -41,7 +41,7 @@
 #define QBD_DEF_WINDOW		1024
 #define QBD_MIN_WINDOW		16
 #define QBD_MAX_WINDOW		65536
-#define QBD_DEF_IO_TIMEOUT	5000	/* ms */
+#define QBD_DEF_IO_TIMEOUT	30000	/* ms: emulated guests stall for seconds */
 #define QBD_DEF_DEAD_TIMEOUT	30000	/* ms */
 #define QBD_QUEUE_DEPTH		128
 #define QBD_TICK		(HZ / 4)
@@ -75,7 +75,12 @@ struct qbd_conn {
 	u8 gen;
 	bool broken;			/* send/receive failed: node is dead */
 	bool memalloc;			/* we set SOCK_MEMALLOC */
+	bool local;			/* the node is on this machine */
 	/* under qd->lock */
+	bool silent;			/* no reply for io_timeout: node is dead,
+					 * but the socket is kept and probed;
+					 * any reply brings the node back
+					 */
 	u32 inflight;			/* requests without a reply yet */
 	unsigned long busy_since;	/* jiffies when inflight became > 0 */
 	unsigned long last_rx;
@@ -213,6 +218,12 @@ static inline u8 qbd_handle_gen(u64 h)
 	return (h >> QBD_H_GEN_SHIFT) & 0xff;
 }
 
+/* the node takes requests: connected, not broken, not silent */
+static inline bool qbd_conn_usable(const struct qbd_conn *conn)
+{
+	return conn && !READ_ONCE(conn->broken) && !conn->silent;
+}
+
 static inline u64 qbd_read_cookie(u32 tag, u32 piece, u16 seq)
 {
 	return ((u64)piece << 48) | ((u64)seq << 32) | tag;
@@ -266,6 +277,9 @@ void qbd_conn_discard(struct qbd_conn *conn);
 void qbd_conn_shutdown(struct qbd_conn *conn);
 void qbd_conn_put(struct qbd_conn *conn);
 struct qbd_conn *qbd_conn_get_node(struct qbd_device *qd, u32 node);
+struct qbd_conn *qbd_conn_get_probe(struct qbd_device *qd, u32 node,
+				    bool *silent);
+int qbd_send_probe(struct qbd_conn *conn, u64 handle, u32 pg);
 void qbd_conn_failed(struct qbd_conn *conn);
 int qbd_send_msg(struct qbd_conn *conn, u16 type, u64 handle, u32 pg,
 		 const void *payload, u32 len);

@@ -5,12 +5,14 @@
  * Userspace connects each socket and performs the HELLO handshake as the
  * volume's WRITER before handing it over with CONNECT or RECONFIGURE, so the
  * kernel only ever sends LOG_WRITE, READ and HEARTBEAT and receives their
- * replies. As in nbd, the sockets may carry writeback: they are marked
- * SOCK_MEMALLOC, allocate with GFP_NOIO, and the receive worker and every
- * sender run under memalloc_noreclaim_save(). Senders serialise on the
- * per-socket tx_lock; one receive worker per socket parses replies and hands
- * them to io.c. Any socket error or undecodable header marks the connection
- * broken; the device tick then declares the node dead.
+ * replies. As in nbd, the sockets may carry writeback: they allocate with
+ * GFP_NOIO, and are marked SOCK_MEMALLOC with the receive worker and every
+ * sender under memalloc_noreclaim_save() -- except for a node on this
+ * machine, see qbd_peer_is_local(). Senders serialise on the per-socket
+ * tx_lock; one receive worker per socket parses replies and hands them to
+ * io.c. Any socket error or undecodable header marks the connection broken;
+ * the device tick then declares the node dead. A node that only stops
+ * answering is declared dead but keeps its socket: a late reply revives it.
  */
 #include <linux/file.h>
 #include <linux/net.h>
@@ -20,8 +22,10 @@
 #include <linux/delay.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
+#include <net/route.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <net/ipv6.h>
 
 #include "qbd.h"
 
@@ -42,6 +46,40 @@ void qbd_conn_put(struct qbd_conn *conn)
 }
 
 static int qbd_rx_thread(void *data);
+
+/*
+ * Is the node on this machine (loopback, or one of our own addresses)? Then
+ * the socket must not use the memory reserves: an skb built from them is
+ * marked pfmemalloc, and on a local path that very skb reaches the node's
+ * socket, which is not SOCK_MEMALLOC and drops it (sk_filter_trim_cap) --
+ * and every retransmission of it, since it keeps the same pages. The
+ * stream then stalls for good while TCP still looks established: the node
+ * "never answers" again. A local node needs memory to answer anyway.
+ */
+static bool qbd_peer_is_local(struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6 &&
+	    !ipv6_addr_v4mapped(&sk->sk_v6_daddr))
+		return ipv6_addr_loopback(&sk->sk_v6_daddr);
+#endif
+	return ipv4_is_loopback(sk->sk_daddr) ||
+	       inet_addr_type(sock_net(sk), sk->sk_daddr) == RTN_LOCAL;
+}
+
+/* what senders and the receive thread may not do while allocating */
+static unsigned int qbd_mem_save(struct qbd_conn *conn)
+{
+	return conn->local ? memalloc_noio_save() : memalloc_noreclaim_save();
+}
+
+static void qbd_mem_restore(struct qbd_conn *conn, unsigned int flags)
+{
+	if (conn->local)
+		memalloc_noio_restore(flags);
+	else
+		memalloc_noreclaim_restore(flags);
+}
 
 /* takes over the reference on sock (from sockfd_lookup) on success */
 struct qbd_conn *qbd_conn_create(struct qbd_device *qd, struct socket *sock,
@@ -76,7 +114,8 @@ struct qbd_conn *qbd_conn_create(struct qbd_device *qd, struct socket *sock,
 
 	sk->sk_sndtimeo = qd->io_timeout;
 	sk->sk_allocation = GFP_NOIO;
-	if (!sock_flag(sk, SOCK_MEMALLOC)) {
+	conn->local = qbd_peer_is_local(sk);
+	if (!conn->local && !sock_flag(sk, SOCK_MEMALLOC)) {
 		sk_set_memalloc(sk);
 		conn->memalloc = true;
 	}
@@ -109,16 +148,35 @@ void qbd_conn_shutdown(struct qbd_conn *conn)
 	kthread_stop(conn->rx_task);
 }
 
+/* a reference on the node's connection if it takes requests, or NULL */
 struct qbd_conn *qbd_conn_get_node(struct qbd_device *qd, u32 node)
 {
 	struct qbd_conn *conn;
 
 	spin_lock(&qd->lock);
 	conn = qd->node[node].conn;
-	if (conn && !READ_ONCE(conn->broken))
+	if (qbd_conn_usable(conn))
 		kref_get(&conn->ref);
 	else
 		conn = NULL;
+	spin_unlock(&qd->lock);
+	return conn;
+}
+
+/* as qbd_conn_get_node(), but also a silent node's (for heartbeats) */
+struct qbd_conn *qbd_conn_get_probe(struct qbd_device *qd, u32 node,
+				    bool *silent)
+{
+	struct qbd_conn *conn;
+
+	spin_lock(&qd->lock);
+	conn = qd->node[node].conn;
+	if (conn && !READ_ONCE(conn->broken)) {
+		kref_get(&conn->ref);
+		*silent = conn->silent;
+	} else {
+		conn = NULL;
+	}
 	spin_unlock(&qd->lock);
 	return conn;
 }
@@ -136,7 +194,11 @@ void qbd_conn_failed(struct qbd_conn *conn)
 	qbd_kick(qd);
 }
 
-/* a request is about to go out: one reply is now expected */
+/*
+ * A request is about to go out: one reply is now expected. Called under
+ * tx_lock, so the io_timeout of the node does not run while the request
+ * still waits behind other senders.
+ */
 static void qbd_conn_account(struct qbd_conn *conn, u32 bytes)
 {
 	struct qbd_device *qd = conn->qd;
@@ -157,7 +219,7 @@ static void qbd_conn_account(struct qbd_conn *conn, u32 bytes)
 static int qbd_xmit(struct qbd_conn *conn, struct msghdr *msg)
 {
 	unsigned long deadline = jiffies + conn->qd->io_timeout;
-	unsigned int noreclaim = memalloc_noreclaim_save();
+	unsigned int noreclaim = qbd_mem_save(conn);
 	int ret = 0;
 
 	msg->msg_flags |= MSG_NOSIGNAL;
@@ -176,7 +238,7 @@ static int qbd_xmit(struct qbd_conn *conn, struct msghdr *msg)
 			ret = -EPIPE;
 		break;
 	}
-	memalloc_noreclaim_restore(noreclaim);
+	qbd_mem_restore(conn, noreclaim);
 	return ret;
 }
 
@@ -202,13 +264,32 @@ int qbd_send_msg(struct qbd_conn *conn, u16 type, u64 handle, u32 pg,
 
 	qbd_hdr_init(&hdr, type, handle, qd->volume, qd->epoch, pg);
 	qbd_hdr_seal_buf(&hdr, payload, len);
-	qbd_conn_account(conn, sizeof(hdr) + len);
 	mutex_lock(&conn->tx_lock);
+	qbd_conn_account(conn, sizeof(hdr) + len);
 	ret = qbd_xmit_kvec(conn, vec, len ? 2 : 1, sizeof(hdr) + len, false);
 	mutex_unlock(&conn->tx_lock);
 	if (ret)
 		qbd_conn_failed(conn);
 	return ret;
+}
+
+/*
+ * HEARTBEAT to a silent node: never wait behind a stuck sender or for room
+ * in a full socket (the tick must not stall on one node); -EAGAIN if the
+ * probe was not sent.
+ */
+int qbd_send_probe(struct qbd_conn *conn, u64 handle, u32 pg)
+{
+	struct sock *sk = conn->sock->sk;
+
+	if (!mutex_trylock(&conn->tx_lock))
+		return -EAGAIN;
+	if (READ_ONCE(sk->sk_wmem_queued) > READ_ONCE(sk->sk_sndbuf) / 2) {
+		mutex_unlock(&conn->tx_lock);
+		return -EAGAIN;
+	}
+	mutex_unlock(&conn->tx_lock);
+	return qbd_send_msg(conn, QBD_MSG_HEARTBEAT, handle, pg, NULL, 0);
 }
 
 struct qbd_tx_ctx {
@@ -251,8 +332,8 @@ int qbd_send_record(struct qbd_conn *conn, struct request *rq,
 		     qbd_handle(QBD_H_WRITE, conn->gen, le64_to_cpu(rec->lsn)),
 		     qd->volume, qd->epoch, le32_to_cpu(rec->pg));
 	qbd_hdr_seal(&hdr, sizeof(*rec) + data_len, payload_crc);
-	qbd_conn_account(conn, sizeof(hdr) + sizeof(*rec) + data_len);
 	mutex_lock(&conn->tx_lock);
+	qbd_conn_account(conn, sizeof(hdr) + sizeof(*rec) + data_len);
 	ret = qbd_xmit_kvec(conn, vec, 2, sizeof(hdr) + sizeof(*rec),
 			    data_len);
 	if (!ret && data_len)
@@ -448,11 +529,35 @@ static int qbd_rx_ack(struct qbd_conn *conn, struct qbd_hdr_info *hi)
 	return 0;
 }
 
+/*
+ * A node declared dead for silence answered on its socket: it is alive
+ * after all. Its segments count again for reads and for new records (their
+ * SCLs always counted); what it missed meanwhile it fetches from its peers,
+ * and the heartbeats learn its SCLs. Caller holds qd->lock.
+ */
+static void qbd_conn_revive(struct qbd_conn *conn)
+{
+	struct qbd_device *qd = conn->qd;
+	struct qbd_node *node = &qd->node[conn->node];
+	u32 pg;
+
+	conn->silent = false;
+	conn->busy_since = jiffies;
+	if (node->state == QBD_NODE_S_FENCED)
+		return;
+	node->state = QBD_NODE_S_LIVE;
+	node->behind_since = 0;
+	for (pg = 0; pg < qd->npgs; pg++)
+		qbd_q_set_state(&qd->q, pg, conn->node, QBD_Q_SLOT_LIVE);
+}
+
 static int qbd_rx_one(struct qbd_conn *conn)
 {
 	struct qbd_device *qd = conn->qd;
 	struct qbd_wire_hdr hdr;
 	struct qbd_hdr_info hi;
+	unsigned long quiet;
+	bool back;
 	int ret, st;
 
 	ret = qbd_recv(conn, &hdr, sizeof(hdr));
@@ -465,10 +570,22 @@ static int qbd_rx_one(struct qbd_conn *conn)
 		return -EPROTO;
 	}
 	spin_lock(&qd->lock);
+	quiet = jiffies - conn->last_rx;
 	conn->last_rx = jiffies;
 	if (qbd_handle_gen(hi.handle) == conn->gen && conn->inflight)
 		conn->inflight--;
+	back = conn->silent && qd->node[conn->node].conn == conn;
+	if (back)
+		qbd_conn_revive(conn);
 	spin_unlock(&qd->lock);
+	if (back) {
+		pr_info("qbd%d: node %u is back: it answered after %u ms of silence\n",
+			qd->index, conn->node, jiffies_to_msecs(quiet));
+		qbd_kick(qd);
+	}
+	pr_debug("qbd%d: node %u: rx %s handle %llx len %u status %u\n",
+		 qd->index, conn->node, qbd_msg_str(hi.type), hi.handle,
+		 hi.payload_len, hi.status);
 
 	switch (hi.type) {
 	case QBD_MSG_LOG_ACK:
@@ -494,13 +611,13 @@ static int qbd_rx_one(struct qbd_conn *conn)
 static int qbd_rx_thread(void *data)
 {
 	struct qbd_conn *conn = data;
-	unsigned int noreclaim = memalloc_noreclaim_save();
+	unsigned int noreclaim = qbd_mem_save(conn);
 	int ret;
 
 	do {
 		ret = qbd_rx_one(conn);
 	} while (!ret && !kthread_should_stop());
-	memalloc_noreclaim_restore(noreclaim);
+	qbd_mem_restore(conn, noreclaim);
 	if (!READ_ONCE(conn->broken))
 		pr_warn("qbd%d: node %u: connection lost (%d)\n",
 			conn->qd->index, conn->node, ret);
