@@ -136,13 +136,14 @@ static void do_status(struct st_conn *c, const struct qbd_hdr_info *hi,
 		PRIu64 ",\"repairs\":%" PRIu64 ",\"coalesced_records\":%"
 		PRIu64 ",\"scrubbed\":%" PRIu64 ",\"bad_msgs\":%" PRIu64
 		",\"stale_epoch\":%" PRIu64 ",\"log_files_deleted\":%" PRIu64
-		",\"conns\":%" PRIu64 ",\"retain_capped\":%" PRIu64 "},",
+		",\"conns\":%" PRIu64 ",\"retain_capped\":%" PRIu64
+		",\"cache_hits\":%" PRIu64 ",\"cache_bytes\":%" PRIu64 "},",
 		st->port, k->records, k->bytes,
 		k->fsyncs, k->reads, k->read_bytes, k->gossip_fetches,
 		k->gossip_records, k->crc_errors, k->repairs,
 		k->coalesced_records, k->scrubbed, k->bad_msgs,
 		k->stale_epoch, k->log_files_deleted, k->conns,
-		k->retain_capped);
+		k->retain_capped, k->cache_hits, st->cache_bytes);
 	jprintf(&b, "\"fault\":{\"delay_us\":%u,\"refuse_writes\":%d,"
 		"\"corrupt_reads\":%d},\"segments\":[", st->fault.delay_us,
 		st->fault.refuse_writes, st->fault.corrupt_reads);

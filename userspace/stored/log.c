@@ -9,9 +9,9 @@
  *
  * Group commit: LOG_WRITEs received in one loop iteration are queued on
  * their segment; st_log_commit_all() appends each segment's batch with one
- * write and one fdatasync (all segments in one io_uring submission), then
- * inserts the records into the index, advances the SCL and only then sends
- * the LOG_ACKs.
+ * pwrite and one fdatasync, then inserts the records into the index,
+ * advances the SCL and only then sends the LOG_ACKs. The committed bytes
+ * stay in the record cache until coalesced (coalesce.c reads them there).
  *
  * Restart: st_log_scan() reads every file, verifies every frame and record,
  * cuts a torn tail off the last file and rebuilds the index.
@@ -184,6 +184,93 @@ static void ack(struct st_segment *s, struct st_pending *p, u32 status)
 		v ? v->epoch : p->epoch, s->pg, &a, sizeof(a));
 }
 
+/* ---- record cache (see struct st_cent) ---- */
+
+static size_t cache_first_above(const struct st_segment *s, uint64_t lsn)
+{
+	size_t lo = 0, hi = s->ncache;
+
+	if (hi && s->cache[hi - 1].lsn <= lsn)
+		return hi;	/* the common case: appending */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->cache[mid].lsn <= lsn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* take ownership of data (frame + record) if the budget allows */
+static bool cache_put(struct st_segment *s, const struct st_rec *r,
+		      uint8_t *data, uint32_t len)
+{
+	size_t i;
+	struct st_cent *e;
+
+	if (r->lsn <= s->coalesced || st->cache_bytes + len > st->cache_max)
+		return false;
+	i = cache_first_above(s, r->lsn);
+	if (i > 0 && s->cache[i - 1].lsn == r->lsn) {
+		e = &s->cache[i - 1];
+		st->cache_bytes -= e->len;
+		free(e->data);
+	} else {
+		if (s->ncache == s->ccap) {
+			size_t cap = s->ccap ? s->ccap * 2 : 256;
+			struct st_cent *nc = realloc(s->cache,
+						     cap * sizeof(*nc));
+
+			if (!nc)
+				return false;
+			s->cache = nc;
+			s->ccap = cap;
+		}
+		memmove(&s->cache[i + 1], &s->cache[i],
+			(s->ncache - i) * sizeof(*e));
+		s->ncache++;
+		e = &s->cache[i];
+	}
+	e->lsn = r->lsn;
+	e->off = r->off;
+	e->file = r->file;
+	e->len = len;
+	e->data = data;
+	st->cache_bytes += len;
+	return true;
+}
+
+/* the record bytes (struct qbd_record + data) of r if cached, else NULL */
+const uint8_t *st_cache_get(const struct st_segment *s, const struct st_rec *r)
+{
+	size_t i = cache_first_above(s, r->lsn);
+	const struct st_cent *e;
+
+	if (!i)
+		return NULL;
+	e = &s->cache[i - 1];
+	if (e->lsn != r->lsn || e->file != r->file || e->off != r->off ||
+	    e->len != r->len + ST_FRAME_SIZE)
+		return NULL;
+	return e->data + ST_FRAME_SIZE;
+}
+
+/* forget the cached records with lsn <= lsn (coalesced, or all) */
+void st_cache_drop_upto(struct st_segment *s, uint64_t lsn)
+{
+	size_t n = lsn == UINT64_MAX ? s->ncache : cache_first_above(s, lsn);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		st->cache_bytes -= s->cache[i].len;
+		free(s->cache[i].data);
+	}
+	memmove(s->cache, s->cache + n, (s->ncache - n) * sizeof(*s->cache));
+	s->ncache -= n;
+}
+
 struct seg_batch {
 	struct st_segment *s;
 	uint8_t *buf;
@@ -284,8 +371,11 @@ static void batch_done(struct seg_batch *b, bool ok)
 			st->cnt.gossip_records++;
 		st->cnt.bytes += r.len;
 		b->status[i] = QBD_OK;
+		if (cache_put(s, &r, p->data, p->len))
+			p->data = NULL;	/* owned by the cache now */
 	}
 	if (b->len && ok) {
+		st->last_write_ms = st_now_ms();
 		f->size += b->len;
 		st->cnt.fsyncs++;
 		st_seg_recompute_scl(s, s->nbad != 0);
@@ -302,6 +392,12 @@ static void batch_done(struct seg_batch *b, bool ok)
 		st_gossip_kick(s);
 }
 
+/*
+ * Append every segment's batch with a plain pwrite (page cache: no wait),
+ * then make them durable: one fdatasync syscall when one file is
+ * involved (the usual case; io_uring would punt it to a worker thread),
+ * the fdatasyncs of several files in parallel through io_uring otherwise.
+ */
 void st_log_commit_all(void)
 {
 	struct seg_batch *b;
@@ -323,6 +419,7 @@ void st_log_commit_all(void)
 		struct st_segment *s = st->segs[i];
 		struct seg_batch *sb;
 		struct st_logfile *f;
+		int r;
 
 		if (!s->npend)
 			continue;
@@ -330,7 +427,8 @@ void st_log_commit_all(void)
 		sb->s = s;
 		if (batch_build(sb)) {
 			sb->len = 0;
-			memset(sb->status, QBD_E_NOMEM, s->npend);
+			if (sb->status)
+				memset(sb->status, QBD_E_NOMEM, s->npend);
 			continue;
 		}
 		if (!sb->len)
@@ -341,15 +439,33 @@ void st_log_commit_all(void)
 			f = &s->files[s->nfiles - 1];
 		sb->off = f->size;
 		sb->io = &ios[nio];
+		r = st_pwrite_full(f->fd, sb->buf, sb->len, f->size);
 		ios[nio++] = (struct st_io){ .op = ST_OP_WRITE, .fd = f->fd,
-			.buf = sb->buf, .len = sb->len, .off = f->size,
-			.link = true };
+			.res = r ? r : (int)sb->len };
 		ios[nio++] = (struct st_io){ .op = ST_OP_FDATASYNC,
-			.fd = f->fd };
+			.fd = f->fd, .res = r ? -ECANCELED : 1 };
 	}
-	if (nio && st_uring_run(ios, nio) < 0)
-		for (i = 0; i < nio; i++)
-			ios[i].res = -EIO;
+	if (nio == 2) {
+		if (ios[1].res == 1)
+			ios[1].res = st_fsync(ios[1].fd, true);
+	} else if (nio) {
+		struct st_io *sy = calloc(nio / 2, sizeof(*sy));
+		uint32_t k = 0;
+
+		for (i = 1; sy && i < nio; i += 2)
+			if (ios[i].res == 1)
+				sy[k++] = ios[i];
+		if (!sy || (k && st_uring_run(sy, k) < 0)) {
+			for (i = 1; i < nio; i += 2)
+				if (ios[i].res == 1)
+					ios[i].res = -EIO;
+		} else {
+			for (i = 1, k = 0; i < nio; i += 2)
+				if (ios[i].res == 1)
+					ios[i].res = sy[k++].res;
+		}
+		free(sy);
+	}
 	for (i = 0; i < nb; i++) {
 		struct seg_batch *sb = &b[i];
 		bool ok = true;

@@ -247,6 +247,7 @@ int main(int argc, char **argv)
 	qbd_log_set_name("qbd-stored");
 	st->log_file_max = ST_DEFAULT_LOG_FILE;
 	st->retain_max = ST_DEFAULT_RETAIN;
+	st->cache_max = ST_CACHE_MAX;
 	st->lfd = st->epfd = st->sfd = -1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {

@@ -433,8 +433,8 @@ static int conn_read(struct st_conn *c)
 			c->rbuf = nb;
 			c->rcap = cap;
 		}
-		n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen,
-			 MSG_DONTWAIT);
+		need = c->rcap - c->rlen;	/* what this recv asks for */
+		n = recv(c->fd, c->rbuf + c->rlen, need, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -452,6 +452,13 @@ static int conn_read(struct st_conn *c)
 		st_conn_feed(c);
 		if (c->closing)
 			ep_mod(c);
+		/*
+		 * A short read drained the socket: skip the recv that would
+		 * only say EAGAIN (epoll is level-triggered: more data that
+		 * arrives meanwhile is reported again).
+		 */
+		if ((size_t)n < need)
+			break;
 	}
 	return 0;
 }

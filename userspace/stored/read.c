@@ -42,20 +42,14 @@ static int read_base_runs(struct st_segment *s, const int32_t *src,
 			.off = (lba + b - s->lba_start) << QBD_BLOCK_SHIFT };
 		b = e;
 	}
-	if (!nio)
-		return 0;
-	if (st_uring_run(ios, nio) < 0)
-		return -EIO;
-	for (i = 0; i < nio; i++) {
-		if (ios[i].res == (int)ios[i].len)
-			continue;
-		/* short read: finish synchronously (base is pg-sized) */
-		if (ios[i].res < 0 ||
-		    st_pread_full(s->base_fd, (uint8_t *)ios[i].buf + ios[i].res,
-				  ios[i].len - ios[i].res,
-				  ios[i].off + ios[i].res))
+	/*
+	 * Plain preads: the base image is a page-cache (or tmpfs) file, where
+	 * io_uring would punt every read to a worker thread.
+	 */
+	for (i = 0; i < nio; i++)
+		if (st_pread_full(s->base_fd, ios[i].buf, ios[i].len,
+				  ios[i].off))
 			return -EIO;
-	}
 	return 0;
 }
 

@@ -292,6 +292,8 @@ void st_seg_free(struct st_segment *s)
 			close(s->files[i].fd);
 	for (i = 0; i < s->npend; i++)
 		free(s->pend[i].data);
+	st_cache_drop_upto(s, UINT64_MAX);
+	free(s->cache);
 	if (s->base_fd >= 0)
 		close(s->base_fd);
 	free(s->files);

@@ -12,7 +12,7 @@
  *   handler.c  per-message dispatch (callable without sockets: fuzzing)
  *   segment.c  segments, the LSN index, SCL, truncation, metadata, epochs
  *   log.c      log files: group commit, record reads, restart scan
- *   uring.c    the io_uring wrapper every disk read/write/sync goes through
+ *   uring.c    disk I/O helpers: plain syscalls, io_uring for parallel batches
  *   read.c     READ as of an LSN (materialise blocks), PEER_FETCH, SCL_QUERY
  *   gossip.c   peer links, gap detection, fetch and repair
  *   coalesce.c background coalescing into the base image, log GC, scrub
@@ -44,6 +44,7 @@
 #define ST_DEFAULT_LOG_FILE	(64ull << 20)
 #define ST_PEER_SCL_MS		500	/* ask every peer for its SCL */
 #define ST_DEFAULT_RETAIN	(1024ull << 20)	/* --retain-max-mb */
+#define ST_CACHE_MAX		(8ull << 20)	/* record cache per node */
 #define ST_HB_HANDLE		(1ull << 63)	/* our peer-SCL HEARTBEATs */
 
 /* what a segment knows of one peer's copy (peer_state[]) */
@@ -120,6 +121,18 @@ struct st_trunc {
 	uint64_t start, end;		/* (start, end] */
 };
 
+/*
+ * A committed record's bytes kept in memory until it is coalesced, so the
+ * coalescer need not read back what was just written. Valid only for the
+ * index entry with the same lsn, file and off (a record replaced since,
+ * e.g. repaired from a peer, gets its own entry).
+ */
+struct st_cent {
+	uint64_t lsn, off;
+	uint32_t file, len;		/* len: frame + record + data */
+	uint8_t *data;			/* frame + record + data */
+};
+
 struct st_segment {
 	uint64_t volume;
 	uint32_t pg;
@@ -152,6 +165,9 @@ struct st_segment {
 
 	struct st_pending *pend;
 	uint32_t npend, pcap;
+
+	struct st_cent *cache;		/* ascending lsn, all > coalesced */
+	size_t ncache, ccap;
 
 	/* gossip */
 	uint64_t fetch_deadline_ms;	/* fetch in flight until then */
@@ -186,6 +202,7 @@ struct st_counters {
 	uint64_t coalesced_records, scrubbed, bad_msgs, stale_epoch;
 	uint64_t log_files_deleted, conns;
 	uint64_t retain_capped;		/* records dropped by the cap */
+	uint64_t cache_hits;		/* records coalesced from memory */
 };
 
 struct st_fault {
@@ -203,6 +220,7 @@ struct st_node {
 	bool have_secret;
 	uint64_t log_file_max;
 	uint64_t retain_max;		/* retained bytes per segment */
+	uint64_t cache_bytes, cache_max;	/* st_cent data, whole node */
 
 	int lfd, epfd, sfd;
 	uint16_t port;
@@ -221,6 +239,8 @@ struct st_node {
 	uint64_t fetch_handle;
 	bool stop;
 	bool commit_needed;
+	uint64_t last_write_ms;		/* last group commit that wrote */
+	uint64_t last_scrub_ms;
 	bool offline;			/* never connect to peers (fuzzing) */
 };
 
@@ -309,6 +329,9 @@ int st_log_scan(struct st_segment *s);
 int st_log_read_rec(struct st_segment *s, struct st_rec *r, uint8_t *buf);
 void st_log_gc(struct st_segment *s);
 struct st_logfile *st_log_file(struct st_segment *s, uint32_t seq);
+const uint8_t *st_cache_get(const struct st_segment *s,
+			    const struct st_rec *r);
+void st_cache_drop_upto(struct st_segment *s, uint64_t lsn);
 
 /* read.c */
 void st_do_read(struct st_conn *c, const struct qbd_hdr_info *hi,

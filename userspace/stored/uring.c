@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The node's disk I/O goes through one io_uring. The event loop is single
- * threaded, so the interface is a batch: prepare an array of reads, writes
- * and syncs (optionally linked, e.g. "append then fdatasync"), submit them
- * all at once and reap every completion. Group commit uses one batch per
- * loop iteration for all segments, so the syncs of different segments run
- * in parallel in the kernel.
+ * Disk I/O. Batches that gain from running in parallel in the kernel (the
+ * fdatasyncs of several log files, the base-image reads of one READ) go
+ * through one io_uring: prepare an array of ops (optionally linked),
+ * submit them at once, reap every completion. Single reads, writes and
+ * syncs are plain syscalls (see rw_full()).
  */
+#define _FILE_OFFSET_BITS 64
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -109,27 +109,32 @@ int st_uring_run(struct st_io *ios, unsigned int n)
 	return 0;
 }
 
+/*
+ * Single reads, writes and syncs are plain syscalls: on a page-cache or
+ * tmpfs file they complete inline, while io_uring would punt each one to
+ * an io-wq worker thread (two context switches per op). io_uring is kept
+ * for batches that gain from running in parallel (several segments'
+ * fdatasyncs, the base-image reads of one READ).
+ */
 static int rw_full(int op, int fd, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *p = buf;
 
 	while (len) {
-		struct st_io io = {
-			.op = op, .fd = fd, .buf = p,
-			.len = len > (1u << 30) ? (1u << 30) : (uint32_t)len,
-			.off = off,
-		};
-		int r = st_uring_run(&io, 1);
+		size_t n = len > (1u << 30) ? (1u << 30) : len;
+		ssize_t r = op == ST_OP_READ ? pread(fd, p, n, (off_t)off) :
+			    pwrite(fd, p, n, (off_t)off);
 
-		if (r < 0)
-			return r;
-		if (io.res < 0)
-			return io.res;
-		if (io.res == 0)
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
 			return op == ST_OP_READ ? -ENODATA : -EIO;
-		p += io.res;
-		off += io.res;
-		len -= io.res;
+		p += r;
+		off += r;
+		len -= r;
 	}
 	return 0;
 }
@@ -146,9 +151,10 @@ int st_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 
 int st_fsync(int fd, bool datasync)
 {
-	struct st_io io = { .op = datasync ? ST_OP_FDATASYNC : ST_OP_FSYNC,
-			    .fd = fd };
-	int r = st_uring_run(&io, 1);
+	int r;
 
-	return r < 0 ? r : io.res;
+	do
+		r = datasync ? fdatasync(fd) : fsync(fd);
+	while (r && errno == EINTR);
+	return r ? -errno : 0;
 }
