@@ -267,7 +267,9 @@ void st_cache_drop_upto(struct st_segment *s, uint64_t lsn)
 		st->cache_bytes -= s->cache[i].len;
 		free(s->cache[i].data);
 	}
-	memmove(s->cache, s->cache + n, (s->ncache - n) * sizeof(*s->cache));
+	if (n && n < s->ncache)
+		memmove(s->cache, s->cache + n,
+			(s->ncache - n) * sizeof(*s->cache));
 	s->ncache -= n;
 }
 
