@@ -70,18 +70,14 @@ static int dir_fsync(const char *dir)
 int st_log_open_active(struct st_segment *s)
 {
 	uint32_t seq = s->nfiles ? s->files[s->nfiles - 1].seq + 1 : 1;
+	struct st_logfile *nf;
 	char path[PATH_MAX];
 	int fd, r;
 
-	if (s->nfiles == s->fcap) {
-		uint32_t cap = s->fcap ? s->fcap * 2 : 8;
-		struct st_logfile *nf = realloc(s->files, cap * sizeof(*nf));
-
-		if (!nf)
-			return -ENOMEM;
-		s->files = nf;
-		s->fcap = cap;
-	}
+	nf = st_grow(s->files, sizeof(*nf), s->nfiles, &s->fcap, 8);
+	if (!nf)
+		return -ENOMEM;
+	s->files = nf;
 	log_path(s, seq, path, sizeof(path));
 	/* never reuse a name: an old file there would be data, not ours */
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -136,15 +132,10 @@ int st_log_queue(struct st_segment *s, struct st_conn *c, u64 handle,
 	struct st_pending *p;
 	uint8_t *d;
 
-	if (s->npend == s->pcap) {
-		uint32_t cap = s->pcap ? s->pcap * 2 : 64;
-		struct st_pending *np = realloc(s->pend, cap * sizeof(*np));
-
-		if (!np)
-			return -ENOMEM;
-		s->pend = np;
-		s->pcap = cap;
-	}
+	p = st_grow(s->pend, sizeof(*p), s->npend, &s->pcap, 64);
+	if (!p)
+		return -ENOMEM;
+	s->pend = p;
 	d = malloc(ST_FRAME_SIZE + len);
 	if (!d)
 		return -ENOMEM;

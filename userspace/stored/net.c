@@ -26,6 +26,21 @@
 #include <unistd.h>
 #include "stored.h"
 
+void *st_grow(void *arr, size_t elem, uint32_t n, uint32_t *cap,
+	      uint32_t first)
+{
+	uint32_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : first;
+	p = realloc(arr, (size_t)ncap * elem);
+	if (p)
+		*cap = ncap;
+	return p;
+}
+
 int st_buf_reserve(struct st_buf *b, size_t extra)
 {
 	size_t need = b->len + extra, cap;

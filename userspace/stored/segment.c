@@ -107,15 +107,10 @@ struct st_volume *st_volume_get(uint64_t id, bool create)
 			return &st->vols[i];
 	if (!create)
 		return NULL;
-	if (st->nvols == st->vcap) {
-		uint32_t cap = st->vcap ? st->vcap * 2 : 8;
-		struct st_volume *nv = realloc(st->vols, cap * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		st->vols = nv;
-		st->vcap = cap;
-	}
+	v = st_grow(st->vols, sizeof(*v), st->nvols, &st->vcap, 8);
+	if (!v)
+		return NULL;
+	st->vols = v;
 	v = &st->vols[st->nvols++];
 	v->id = id;
 	v->epoch = 0;
@@ -268,15 +263,12 @@ static struct st_segment *seg_alloc(void)
 
 static int seg_register(struct st_segment *s)
 {
-	if (st->nsegs == st->scap) {
-		uint32_t cap = st->scap ? st->scap * 2 : 16;
-		struct st_segment **ns = realloc(st->segs, cap * sizeof(*ns));
+	struct st_segment **ns = st_grow(st->segs, sizeof(*ns), st->nsegs,
+					 &st->scap, 16);
 
-		if (!ns)
-			return -ENOMEM;
-		st->segs = ns;
-		st->scap = cap;
-	}
+	if (!ns)
+		return -ENOMEM;
+	st->segs = ns;
 	st->segs[st->nsegs++] = s;
 	return 0;
 }

@@ -67,6 +67,13 @@ struct st_buf {
 };
 
 int st_buf_reserve(struct st_buf *b, size_t extra);
+/*
+ * Room for one more element in a growable array of *cap elements that holds
+ * n: doubles the capacity (the first allocation holds first). Returns the
+ * array, moved or not, or NULL (the old array untouched) when out of memory.
+ */
+void *st_grow(void *arr, size_t elem, uint32_t n, uint32_t *cap,
+	      uint32_t first);
 int st_buf_put(struct st_buf *b, const void *p, size_t n);
 void st_buf_free(struct st_buf *b);
 
